@@ -1,0 +1,16 @@
+{#- add_business_days(d, n): the n-th business day strictly after date d (DESIGN §4).
+    When d is not a business day, counting starts at the next business day. business_day_seq
+    counts business days up to and including each date, so the answer is the business day whose
+    sequence number is d's plus n. -#}
+{% macro add_business_days(date_expr, n_expr) -%}
+(
+    select due.calendar_date
+    from {{ ref('business_calendar') }} as due
+    where due.is_business_day
+      and due.business_day_seq = (
+          select anchor.business_day_seq
+          from {{ ref('business_calendar') }} as anchor
+          where anchor.calendar_date = {{ date_expr }}
+      ) + ({{ n_expr }})
+)
+{%- endmacro %}

@@ -1,0 +1,104 @@
+-- Each computed measure by month, for every region and for England and Wales. Performance is
+-- numerator / denominator, unrounded; the national row sums the regions' numerators and
+-- denominators. Every measure x region x month in the loaded range has a row: a month with no
+-- cases has denominator 0 and a null performance. A month is provisional while the measurement
+-- window of any of its cases closes after the last day covered by the extract feeding the
+-- numerator (a later delivery could still complete it).
+with cases as (
+    select * from {{ ref('int_measure_cases') }}
+),
+
+catalogue as (
+    select measure_code, numerator_extract
+    from {{ ref('measure_catalogue') }}
+    where method = 'CASE_LEVEL'
+),
+
+coverage as (
+    select * from {{ ref('int_extract_coverage') }}
+),
+
+cohort_months as (
+    -- Cohorts are measured for the months whose snapshot of events has been loaded.
+    select unnest(generate_series(first_month, last_month, interval 1 month))::date as month
+    from coverage
+    where extract = 'events'
+),
+
+computed_measures as (
+    select distinct c.measure_code, c.numerator_extract
+    from catalogue as c
+    inner join (select distinct measure_code from cases) as m using (measure_code)
+),
+
+grid as (
+    select m.measure_code, m.numerator_extract, r.region_code, r.region_name, cm.month
+    from computed_measures as m
+    cross join {{ ref('regions') }} as r
+    cross join cohort_months as cm
+),
+
+regional_counts as (
+    select
+        measure_code,
+        region_code,
+        month,
+        count(*) filter (where in_numerator) as numerator,
+        count(*) as denominator,
+        max(window_end_date) as last_window_end_date
+    from cases
+    group by measure_code, region_code, month
+),
+
+regional as (
+    select
+        g.measure_code,
+        'REGION' as geography_level,
+        g.region_code as geography_code,
+        g.region_name as geography_name,
+        g.month,
+        coalesce(rc.numerator, 0) as numerator,
+        coalesce(rc.denominator, 0) as denominator,
+        coalesce(rc.last_window_end_date, last_day(g.month)) > least(
+            cov_num.covered_until, cov_events.covered_until
+        ) as provisional
+    from grid as g
+    left join regional_counts as rc
+        on rc.measure_code = g.measure_code
+        and rc.region_code = g.region_code
+        and rc.month = g.month
+    left join coverage as cov_num on cov_num.extract = g.numerator_extract
+    cross join (select covered_until from coverage where extract = 'events') as cov_events
+),
+
+national as (
+    select
+        measure_code,
+        'NATIONAL' as geography_level,
+        '{{ var("national_code") }}' as geography_code,
+        '{{ var("national_name") }}' as geography_name,
+        month,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator,
+        bool_or(provisional) as provisional
+    from regional
+    group by measure_code, month
+),
+
+combined as (
+    select * from regional
+    union all
+    select * from national
+)
+
+select
+    measure_code,
+    geography_level,
+    geography_code,
+    geography_name,
+    month,
+    numerator::bigint as numerator,
+    denominator::bigint as denominator,
+    case when denominator > 0 then numerator / denominator end as performance,
+    coalesce(provisional, true) as provisional
+from combined

@@ -1,0 +1,234 @@
+"""Loading one extract-month: read the landing file, check its contract, write raw Parquet.
+
+`load_partition` is what each monthly ingest asset runs. It never modifies the landing file, and
+it writes its outputs atomically (temporary file, then rename), so a failure leaves the
+previous load of that month, and every other month, as it was. Re-running it on the same file
+gives the same Parquet (idempotent).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from orchestration.landing import LandingFile, latest_delivery
+from orchestration.settings import Settings
+from schemas.contracts import EXTRACTS, Extract, pandera_schema
+from schemas.row_rules import set_aside_reasons
+
+LINEAGE_COLUMNS = ("_month", "_source_file", "_source_revision", "_source_line")
+ARROW_TYPES = {"str": pa.string(), "date": pa.date32(), "int": pa.int64(), "month": pa.string()}
+
+
+class ContractBreach(Exception):
+    """A delivered file breaks the landing-zone contract: the whole partition is rejected."""
+
+    def __init__(self, file: Path, rule: str, line: int | None = None, detail: str = ""):
+        self.file, self.rule, self.line, self.detail = file, rule, line, detail
+        where = f"line {line}" if line else "file"
+        super().__init__(f"{file}: {where}: {rule}{': ' + detail if detail else ''}")
+
+
+class MissingDelivery(Exception):
+    """No file was delivered for an extract-month the run was asked to load."""
+
+
+@dataclass
+class LoadReport:
+    """What one load did: recorded in the materialisation metadata and beside the Parquet."""
+
+    extract: str
+    month: str
+    source_file: str
+    source_revision: int
+    source_sha256: str
+    rows_delivered: int
+    rows_loaded: int
+    rows_set_aside: int
+    set_aside_by_reason: dict[str, int]
+    raw_path: str
+    loaded_at: str
+
+
+def raw_path(settings: Settings, extract: str, month: str) -> Path:
+    return settings.raw_dir / extract / f"{extract}_{month}.parquet"
+
+
+def quarantine_path(settings: Settings, extract: str, month: str) -> Path:
+    return settings.quarantine_dir / extract / f"{extract}_{month}.parquet"
+
+
+def manifest_path(settings: Settings, extract: str, month: str) -> Path:
+    """The load ledger row of an extract-month (dbt reads the ledger as source `raw.loads`)."""
+    return settings.raw_dir / "loads" / f"{extract}_{month}.parquet"
+
+
+def read_as_text(delivery: LandingFile, extract: Extract) -> pd.DataFrame:
+    """The file as text columns (null for an empty field), checking encoding and shape."""
+    if delivery.path.suffix == ".parquet":
+        frame = pd.read_parquet(delivery.path)
+        for name in frame.columns:
+            column = frame[name]
+            if pd.api.types.is_datetime64_any_dtype(column):
+                frame[name] = column.dt.strftime("%Y-%m-%d")
+            elif column.dtype == object and column.map(lambda v: hasattr(v, "isoformat")).any():
+                frame[name] = column.map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+        return frame.astype("string")
+
+    raw = delivery.path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ContractBreach(
+            delivery.path, "encoding must be UTF-8", line, f"byte 0x{raw[error.start]:02x}"
+        ) from None
+    if not text.strip():
+        raise ContractBreach(delivery.path, "a header row is required", 1, "the file is empty")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=False,
+        )
+    except pd.errors.ParserError as error:
+        raise ContractBreach(delivery.path, "comma separated with one field per column",
+                             detail=str(error).strip()) from None
+    return frame.astype("string")
+
+
+def check_contract(frame: pd.DataFrame, extract: Extract, delivery: LandingFile) -> None:
+    """Raise ContractBreach naming the first offending row and rule."""
+    expected = extract.column_names
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise ContractBreach(delivery.path, "missing column", 1, ", ".join(missing))
+    unexpected = [c for c in frame.columns if c not in expected]
+    if unexpected:
+        raise ContractBreach(delivery.path, "unexpected column", 1, ", ".join(map(str, unexpected)))
+    try:
+        pandera_schema(extract).validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.dropna(subset=["index"]).sort_values("index")
+        if cases.empty:
+            raise ContractBreach(delivery.path, "contract", detail=str(errors)[:500]) from None
+        first = cases.iloc[0]
+        line = int(first["index"]) + 2  # header is line 1
+        more = len(cases) - 1
+        detail = f"column {first['column']} = {first['failure_case']!r} is not {first['check']}"
+        if more:
+            detail += f" ({more} more failing value{'s' if more > 1 else ''})"
+        raise ContractBreach(delivery.path, "bad value", line, detail) from None
+
+
+def typed_table(frame: pd.DataFrame, extract: Extract, delivery: LandingFile) -> pa.Table:
+    """Typed Arrow table in contract column order, with lineage columns."""
+    arrays, fields = [], []
+    for column in extract.columns:
+        values = frame[column.name]
+        if column.kind == "date":
+            data = pd.to_datetime(values, format="%Y-%m-%d").dt.date
+        elif column.kind == "int":
+            data = pd.array(values, dtype="Int64")
+        else:
+            data = values
+        arrow_type = ARROW_TYPES[column.kind]
+        arrays.append(pa.array(data, type=arrow_type, from_pandas=True))
+        fields.append(pa.field(column.name, arrow_type))
+    n = len(frame)
+    lineage = [
+        pa.array([delivery.month] * n, pa.string()),
+        pa.array([delivery.path.name] * n, pa.string()),
+        pa.array([delivery.revision] * n, pa.int32()),
+        pa.array((frame.index.to_numpy() + 2).tolist(), pa.int64()),
+    ]
+    lineage_types = (pa.string(), pa.string(), pa.int32(), pa.int64())
+    arrays += lineage
+    fields += [pa.field(n_, t) for n_, t in zip(LINEAGE_COLUMNS, lineage_types, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _write_atomic_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def load_partition(settings: Settings, extract_name: str, month: str) -> LoadReport:
+    """Validate the month's delivery of an extract and write its raw and quarantine Parquet."""
+    extract = EXTRACTS[extract_name]
+    delivery = latest_delivery(settings.landing_dir, extract_name, month)
+    if delivery is None:
+        expected = settings.landing_dir / extract_name / f"{extract_name}_{month}.csv"
+        raise MissingDelivery(f"{expected}: no delivery for {extract_name} {month}")
+    sha = delivery.sha256()
+    frame = read_as_text(delivery, extract)
+    check_contract(frame, extract, delivery)
+    frame = frame[extract.column_names]
+
+    reasons = set_aside_reasons(frame, extract, month)
+    kept = reasons == ""
+    table = typed_table(frame[kept], extract, delivery)
+    set_aside = frame[~kept].astype(object).where(frame[~kept].notna(), None)
+    set_aside.insert(0, "_reason", reasons[~kept])
+    set_aside.insert(1, "_source_line", set_aside.index.to_numpy() + 2)
+    set_aside.insert(2, "_source_file", delivery.path.name)
+    set_aside.insert(3, "_month", month)
+
+    out = raw_path(settings, extract_name, month)
+    _write_atomic_parquet(table, out)
+    quarantine = quarantine_path(settings, extract_name, month)
+    if len(set_aside):
+        _write_atomic_parquet(pa.Table.from_pandas(set_aside, preserve_index=False), quarantine)
+    elif quarantine.exists():
+        quarantine.unlink()
+
+    by_reason = reasons[~kept].value_counts().sort_index()
+    report = LoadReport(
+        extract=extract_name,
+        month=month,
+        source_file=str(delivery.path),
+        source_revision=delivery.revision,
+        source_sha256=sha,
+        rows_delivered=len(frame),
+        rows_loaded=int(kept.sum()),
+        rows_set_aside=int((~kept).sum()),
+        set_aside_by_reason={str(k): int(v) for k, v in by_reason.items()},
+        raw_path=str(out),
+        loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    ledger = asdict(report)
+    ledger["set_aside_by_reason"] = json.dumps(report.set_aside_by_reason, sort_keys=True)
+    _write_atomic_parquet(pa.Table.from_pylist([ledger]), manifest_path(settings, extract_name, month))
+    return report
+
+
+def previous_load(settings: Settings, extract_name: str, month: str) -> dict | None:
+    """The manifest of the month's last successful load, if any."""
+    path = manifest_path(settings, extract_name, month)
+    return pq.read_table(path).to_pylist()[0] if path.exists() else None
+
+
+def is_current(settings: Settings, extract_name: str, month: str) -> bool:
+    """True when the month's raw Parquet was loaded from the file that would feed it now."""
+    previous = previous_load(settings, extract_name, month)
+    if previous is None or not raw_path(settings, extract_name, month).exists():
+        return False
+    delivery = latest_delivery(settings.landing_dir, extract_name, month)
+    return (
+        delivery is not None
+        and previous["source_file"] == str(delivery.path)
+        and previous["source_sha256"] == delivery.sha256()
+    )

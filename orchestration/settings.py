@@ -1,0 +1,75 @@
+"""Where things live: the landing zone, the data folder and everything the pipeline writes there.
+
+Paths come from the environment (PROBATION_LANDING_DIR, PROBATION_DATA_DIR) or the command-line
+flags that set them; the defaults sit inside the project's git-ignored `data/` folder. Nothing
+here touches the file system until asked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+FIRST_MONTH = "2019-04"
+TIMEZONE = "Europe/London"
+NATIONAL_CODE = "K04000001"
+NATIONAL_NAME = "England and Wales"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The landing zone the pipeline reads and the data folder it owns."""
+
+    landing_dir: Path
+    data_dir: Path
+
+    @classmethod
+    def from_env(cls, landing_dir: str | Path | None = None, data_dir: str | Path | None = None):
+        data = Path(data_dir or os.environ.get("PROBATION_DATA_DIR") or PROJECT_ROOT / "data")
+        landing = Path(
+            landing_dir or os.environ.get("PROBATION_LANDING_DIR") or data / "landing"
+        )
+        return cls(landing_dir=landing.resolve(), data_dir=data.resolve())
+
+    @property
+    def raw_dir(self) -> Path:
+        """Validated raw Parquet, one file per extract and month."""
+        return self.data_dir / "raw"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Rows set aside by the row rules, with their reason."""
+        return self.data_dir / "quarantine"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file dbt and the pipeline write (one writer at a time)."""
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def analytics_path(self) -> Path:
+        """The analyst snapshot: a copy of the marts, swapped in after each good run."""
+        return self.data_dir / "analytics.duckdb"
+
+    @property
+    def analytics_parquet_dir(self) -> Path:
+        return self.data_dir / "analytics"
+
+    @property
+    def publication_dir(self) -> Path:
+        """Published editions: one folder per edition, written only after the gate passes."""
+        return self.data_dir / "published"
+
+    @property
+    def reviews_path(self) -> Path:
+        """The statistician's reviewed quality decisions."""
+        return Path(
+            os.environ.get("PROBATION_REVIEWS_FILE") or self.data_dir / "quality_reviews.csv"
+        )
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables the dbt profile and sources read."""
+        return {"PROBATION_DATA_DIR": str(self.data_dir)}

@@ -1,0 +1,331 @@
+"""Landing-zone data contracts: the columns, types, codes and keys of every raw extract.
+
+This module is the one place the landing-zone contract of DESIGN §3 is written down. Everything
+else (the ingestion assets, the demo data generator's tests, the dbt sources) reads it from here.
+Each extract is declared as data (`Extract` and `Column`); `pandera_schema()` turns a declaration
+into the pandera schema that checks a delivered file.
+
+Two kinds of rule live here:
+- contract rules (a missing or unexpected column, a value of the wrong type, an unknown code):
+  a breach rejects the whole file;
+- row rules (a null in a required field, a duplicate key, a date outside the file's month):
+  the row is well formed but implausible, so it is set aside with a reason (see `row_rules`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+INTEGER_PATTERN = r"^\d+$"
+
+REGION_CODES = (
+    "N03", "N07", "N50", "N51", "N52", "N53", "N54", "N55", "N56", "N57", "N58", "N59",
+)  # fmt: skip
+PROVIDER_CODES = tuple(f"C{i:02d}" for i in range(1, 22)) + tuple(f"N{i:02d}" for i in range(1, 8))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an extract: its type (`str`, `date`, `int`, `month`), codes, nullability."""
+
+    name: str
+    kind: str = "str"
+    codes: tuple[str, ...] | None = None
+    required: bool = True
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One landing-zone extract: columns in delivered order, its key and how months are cut."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    grain: str  # "snapshot", "fact" or "reference"
+    partition_column: str | None = None  # fact extracts: the date that places a row in a month
+    description: str = ""
+    extra_checks: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name: str, kind: str = "str", codes=None, required: bool = True, pattern=None) -> Column:
+    return Column(name, kind, tuple(codes) if codes else None, required, pattern)
+
+
+REGION = _c("region_code", codes=REGION_CODES)
+EVENT_TYPES = ("CO", "SSO", "SDO", "LICENCE", "PSS")
+OFFENCE_CATEGORIES = (
+    "VIOLENCE", "SEXUAL", "ROBBERY", "THEFT", "DRUGS", "MOTORING", "FRAUD", "PUBLIC_ORDER", "OTHER",
+)  # fmt: skip
+REQUIREMENT_TYPES = (
+    "UPW", "RAR", "ACCREDITED_PROGRAMME", "STRUCTURED_INTERVENTION", "TOOLKIT", "CURFEW",
+    "DRUG_REHAB", "OTHER",
+)  # fmt: skip
+
+EXTRACTS: dict[str, Extract] = {
+    e.name: e
+    for e in (
+        Extract(
+            "events",
+            (
+                _c("event_id"),
+                _c("crn"),
+                REGION,
+                _c("pdu_code", required=False, pattern=r"^[A-Z0-9]+$"),
+                _c("provider_code", codes=PROVIDER_CODES, required=False),
+                _c("event_type", codes=EVENT_TYPES),
+                _c("start_date", "date"),
+                _c("release_type", codes=("STANDARD", "REMAND_FROM_COURT"), required=False),
+                _c("main_offence_category", codes=OFFENCE_CATEGORIES),
+                _c("custodial_sentence_months", "int", required=False),
+                _c("expected_end_date", "date"),
+                _c("termination_date", "date", required=False),
+                _c(
+                    "termination_reason",
+                    codes=("COMPLETED", "REVOKED_BREACH", "RECALLED", "TRANSFERRED", "DIED", "OTHER"),
+                    required=False,
+                ),
+            ),
+            key=("event_id",),
+            grain="snapshot",
+            description="Sentences and releases under supervision: every event active in the month.",
+        ),
+        Extract(
+            "requirements",
+            (
+                _c("requirement_id"),
+                _c("event_id"),
+                _c("crn"),
+                REGION,
+                _c("requirement_type", codes=REQUIREMENT_TYPES),
+                _c("sentence_date", "date"),
+                _c("start_date", "date", required=False),
+                _c("termination_date", "date", required=False),
+                _c(
+                    "termination_reason",
+                    codes=("COMPLETED", "REVOKED", "BREACH", "OTHER"),
+                    required=False,
+                ),
+                _c("hours_ordered", "int", required=False),
+            ),
+            key=("requirement_id",),
+            grain="snapshot",
+            description="Requirements of community sentences active in the month.",
+        ),
+        Extract(
+            "persons",
+            (
+                _c("crn"),
+                _c("sex", codes=("M", "F", "UNKNOWN")),
+                _c("age_band", codes=("18-20", "21-24", "25-29", "30-39", "40-49", "50+")),
+                _c("ethnicity", codes=("WHITE", "BLACK", "ASIAN", "MIXED", "OTHER", "UNKNOWN")),
+                _c("religion", required=False),
+                _c("disability", codes=("Y", "N", "UNKNOWN")),
+                _c("sexual_orientation", required=False),
+            ),
+            key=("crn",),
+            grain="snapshot",
+            description="Protected characteristics of people with an event active in the month.",
+        ),
+        Extract(
+            "contacts",
+            (
+                _c("contact_id"),
+                _c("crn"),
+                _c("event_id"),
+                REGION,
+                _c("contact_date", "date"),
+                _c("mode", codes=("OFFICE", "HOME_VISIT", "VIDEO", "TELEPHONE")),
+                _c(
+                    "outcome",
+                    codes=("ATTENDED", "FAILED_TO_ATTEND", "ACCEPTABLE_ABSENCE", "NOT_RECORDED"),
+                ),
+            ),
+            key=("contact_id",),
+            grain="fact",
+            partition_column="contact_date",
+            description="Appointments arranged, by the day they were arranged to take place.",
+        ),
+        Extract(
+            "sentence_plans",
+            (_c("plan_id"), _c("event_id"), _c("crn"), REGION, _c("completed_date", "date")),
+            key=("plan_id",),
+            grain="fact",
+            partition_column="completed_date",
+            description="Sentence plans by completion date.",
+        ),
+        Extract(
+            "upw_sessions",
+            (
+                _c("session_id"),
+                _c("requirement_id"),
+                _c("crn"),
+                REGION,
+                _c("session_date", "date"),
+                _c(
+                    "status",
+                    codes=("ATTENDED", "FAILED_TO_ATTEND", "ACCEPTABLE_ABSENCE", "STOOD_DOWN"),
+                ),
+            ),
+            key=("session_id",),
+            grain="fact",
+            partition_column="session_date",
+            description="Unpaid work sessions by session date.",
+        ),
+        Extract(
+            "accommodation_checks",
+            (
+                _c("check_id"),
+                _c("event_id"),
+                _c("crn"),
+                REGION,
+                _c("checkpoint", codes=("RELEASE_NIGHT", "POST_RELEASE_3M", "POST_DISPOSAL_3M")),
+                _c("check_date", "date"),
+                _c("status", codes=("SETTLED", "TEMPORARY", "HOMELESS", "UNKNOWN")),
+            ),
+            key=("check_id",),
+            grain="fact",
+            partition_column="check_date",
+            description="Accommodation circumstances at the checkpoints, by check date.",
+        ),
+        Extract(
+            "employment_checks",
+            (
+                _c("check_id"),
+                _c("event_id"),
+                _c("crn"),
+                REGION,
+                _c("checkpoint", codes=("POST_RELEASE_6W", "POST_RELEASE_6M", "POST_DISPOSAL_6M")),
+                _c("check_date", "date"),
+                _c("status", codes=("EMPLOYED", "UNEMPLOYED", "UNAVAILABLE", "UNKNOWN")),
+            ),
+            key=("check_id",),
+            grain="fact",
+            partition_column="check_date",
+            description="Employment circumstances at the checkpoints, by check date.",
+        ),
+        Extract(
+            "recalls",
+            (
+                _c("recall_id"),
+                _c("crn"),
+                REGION,
+                _c("return_to_custody_date", "date"),
+                _c("part_b_due_date", "date"),
+                _c("part_b_supplied_date", "date", required=False),
+            ),
+            key=("recall_id",),
+            grain="fact",
+            partition_column="return_to_custody_date",
+            description="Recalls to custody by return-to-custody date.",
+        ),
+        Extract(
+            "parole_reports",
+            (
+                _c("report_id"),
+                _c("crn"),
+                REGION,
+                _c("sentence_kind", codes=("DETERMINATE", "INDETERMINATE")),
+                _c("due_date", "date"),
+                _c("sent_date", "date", required=False),
+            ),
+            key=("report_id",),
+            grain="fact",
+            partition_column="due_date",
+            description="Parole assessment reports by due date.",
+        ),
+        Extract(
+            "handovers",
+            (
+                _c("handover_id"),
+                _c("crn"),
+                REGION,
+                _c("com_allocated_date", "date"),
+                _c("months_to_serve", "int"),
+                _c("meeting_date", "date", required=False),
+            ),
+            key=("handover_id",),
+            grain="fact",
+            partition_column="com_allocated_date",
+            description="Prison to community offender manager handovers by allocation date.",
+        ),
+        Extract(
+            "measure_returns",
+            (
+                _c("measure_code", pattern=r"^[A-Z][A-Z0-9_]*$"),
+                REGION,
+                _c("period_month", "month"),
+                _c("numerator", "int"),
+                _c("denominator", "int"),
+            ),
+            key=("measure_code", "region_code", "period_month"),
+            grain="fact",
+            partition_column="period_month",
+            description="Measures that arrive already aggregated, by region and month.",
+        ),
+    )
+}
+
+MONTHLY_EXTRACTS: tuple[str, ...] = tuple(EXTRACTS)
+
+
+def _column_checks(column: Column) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if column.kind == "date":
+        checks.append(pa.Check.str_matches(DATE_PATTERN, error="ISO date YYYY-MM-DD"))
+        checks.append(
+            pa.Check(
+                lambda s: pd.to_datetime(s, format="%Y-%m-%d", errors="coerce").notna() | s.isna(),
+                error="a real calendar date",
+            )
+        )
+    elif column.kind == "int":
+        checks.append(pa.Check.str_matches(INTEGER_PATTERN, error="a whole number >= 0"))
+    elif column.kind == "month":
+        checks.append(pa.Check.str_matches(MONTH_PATTERN, error="a month YYYY-MM"))
+    if column.codes:
+        checks.append(pa.Check.isin(list(column.codes), error=f"one of {', '.join(column.codes)}"))
+    if column.pattern:
+        checks.append(pa.Check.str_matches(column.pattern, error=f"matches {column.pattern}"))
+    return checks
+
+
+def pandera_schema(extract: Extract) -> pa.DataFrameSchema:
+    """The contract of one extract as a pandera schema over the file read as text.
+
+    Every column is read as a string so that a bad type is reported with its row rather than
+    failing the parser. Nulls pass the contract (they are a row rule for required fields), so
+    the schema is strict about columns, types and codes only.
+    """
+    return pa.DataFrameSchema(
+        {
+            c.name: pa.Column(
+                "string",
+                checks=_column_checks(c),
+                nullable=True,
+                coerce=False,
+                description=f"{c.kind}{'' if c.required else ', may be empty'}",
+            )
+            for c in extract.columns
+        },
+        strict=True,
+        ordered=False,
+        name=extract.name,
+        description=extract.description,
+    )
