@@ -221,14 +221,15 @@ def previous_load(settings: Settings, extract_name: str, month: str) -> dict | N
     return pq.read_table(path).to_pylist()[0] if path.exists() else None
 
 
-def is_current(settings: Settings, extract_name: str, month: str) -> bool:
-    """True when the month's raw Parquet was loaded from the file that would feed it now."""
-    previous = previous_load(settings, extract_name, month)
-    if previous is None or not raw_path(settings, extract_name, month).exists():
-        return False
+def needs_load(settings: Settings, extract_name: str, month: str) -> bool:
+    """True when the month has a delivery that is not the one its raw Parquet was loaded from
+    (never loaded, or re-delivered as a higher revision since)."""
     delivery = latest_delivery(settings.landing_dir, extract_name, month)
+    if delivery is None:
+        return False
+    previous = previous_load(settings, extract_name, month)
     return (
-        delivery is not None
-        and previous["source_file"] == str(delivery.path)
-        and previous["source_sha256"] == delivery.sha256()
+        previous is None
+        or not raw_path(settings, extract_name, month).exists()
+        or previous["source_file"] != str(delivery.path)
     )

@@ -1,0 +1,27 @@
+"""Registers every asset and check of the code location."""
+
+import dagster as dg
+
+from orchestration.defs.ingest import ingest_assets, load_ledger
+from orchestration.defs.publication import (
+    edition_files,
+    publication_respects_quality_gate,
+    publication_tables,
+)
+from orchestration.defs.snapshot import analyst_snapshot
+from orchestration.defs.warehouse import warehouse_models
+
+
+@dg.definitions
+def assets() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[
+            *ingest_assets,
+            load_ledger,
+            warehouse_models,
+            publication_tables,
+            edition_files,
+            analyst_snapshot,
+        ],
+        asset_checks=[publication_respects_quality_gate],
+    )

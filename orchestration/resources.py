@@ -1,0 +1,27 @@
+"""Dagster resources: the pipeline's folders, and the dbt command line bound to its project."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.dbt_manifest import dbt_executable
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+
+
+class PipelineResource(dg.ConfigurableResource):
+    """The landing zone and data folder; unset fields fall back to the environment."""
+
+    landing_dir: str | None = None
+    data_dir: str | None = None
+
+    def settings(self) -> Settings:
+        return Settings.from_env(self.landing_dir, self.data_dir)
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=dbt_executable(),
+    )

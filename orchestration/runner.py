@@ -1,0 +1,144 @@
+"""Running the pipeline in process, as the command line and the tests do.
+
+`run_pipeline` loads each month that needs it (one Dagster run per month, so a bad file fails
+only its own partition), then, if every load succeeded, rebuilds everything downstream in one
+run. A quality gate that holds an edition back is reported, not raised: the marts and the
+analyst snapshot are still built.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from orchestration.ingest import needs_load
+from orchestration.landing import delivered_months, latest_delivery
+from orchestration.settings import Settings
+from schemas.contracts import MONTHLY_EXTRACTS
+
+EDITION_OPS = ("publication_tables", "edition_files", "publication_respects_quality_gate")
+
+
+@dataclass
+class RunSummary:
+    """What a pipeline run did, for the command line to print."""
+
+    months: list[str] = field(default_factory=list)
+    loaded: list[tuple[str, str]] = field(default_factory=list)
+    up_to_date: int = 0
+    failures: list[str] = field(default_factory=list)
+    refreshed: bool = False
+    held: list[str] = field(default_factory=list)
+    edition: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.refreshed
+
+
+def load_definitions() -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs()
+
+
+def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            cause = error.cause if error and error.cause else error
+            text = (cause.message if cause else "step failed").strip().splitlines()
+            messages.append(f"{event.step_key}: {text[-1] if text else 'step failed'}")
+    return messages
+
+
+def _failure_descriptions(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The description of each dg.Failure raised (the one-line reason), else the error text."""
+    found = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            user = data.user_failure_data
+            if user is not None and user.description:
+                found.append(user.description)
+            else:
+                found.extend(_failure_messages(result))
+    return found
+
+
+def months_to_run(settings: Settings, start: str | None, end: str | None) -> list[str]:
+    months = delivered_months(settings.landing_dir, MONTHLY_EXTRACTS)
+    return [m for m in months if (start is None or m >= start) and (end is None or m <= end)]
+
+
+def run_pipeline(
+    settings: Settings,
+    start: str | None = None,
+    end: str | None = None,
+    edition: str | None = None,
+    force: bool = False,
+    instance: dg.DagsterInstance | None = None,
+) -> RunSummary:
+    """Ingest the months in [start, end] that need it, then refresh everything downstream."""
+    os.environ["PROBATION_LANDING_DIR"] = str(settings.landing_dir)
+    os.environ["PROBATION_DATA_DIR"] = str(settings.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    instance = instance or dg.DagsterInstance.ephemeral()
+    defs = load_definitions()
+    summary = RunSummary(months=months_to_run(settings, start, end))
+    if not summary.months:
+        summary.failures.append(f"{settings.landing_dir}: no deliveries found for the months asked")
+        return summary
+
+    ingest_job = defs.resolve_job_def("ingest_job")
+    for month in summary.months:
+        missing = [e for e in MONTHLY_EXTRACTS if latest_delivery(settings.landing_dir, e, month) is None]
+        summary.failures += [
+            f"{settings.landing_dir / e}/{e}_{month}.csv: no delivery for {e} {month}"
+            for e in missing
+        ]
+        targets = [
+            e for e in MONTHLY_EXTRACTS
+            if e not in missing and (force or needs_load(settings, e, month))
+        ]
+        summary.up_to_date += len(MONTHLY_EXTRACTS) - len(missing) - len(targets)
+        if not targets:
+            continue
+        result = ingest_job.execute_in_process(
+            partition_key=month,
+            asset_selection=[dg.AssetKey(["raw", e]) for e in targets],
+            instance=instance,
+            raise_on_error=False,
+        )
+        failed = {event.step_key for event in result.all_events if event.is_step_failure}
+        summary.failures += _failure_descriptions(result)
+        summary.loaded += [(e, month) for e in targets if not any(e in s for s in failed)]
+
+    if summary.failures:
+        return summary
+
+    run_config = {}
+    if edition:
+        run_config = {"ops": {op: {"config": {"edition": edition}} for op in EDITION_OPS}}
+    result = defs.resolve_job_def("refresh_job").execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False
+    )
+    held = [
+        evaluation.description or evaluation.check_name
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        and evaluation.check_name in EDITION_OPS
+    ]
+    summary.held = held
+    blocking_failures = [
+        m for m in _failure_messages(result)
+        if not (held and m.split(":")[0].startswith("publication_tables"))
+    ]
+    summary.failures += blocking_failures
+    summary.refreshed = not blocking_failures
+    for materialization in result.asset_materializations_for_node("publication_tables"):
+        summary.edition = str(materialization.metadata["edition"].value)
+    return summary
