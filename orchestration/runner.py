@@ -8,8 +8,12 @@ analyst snapshot are still built.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -32,6 +36,7 @@ class RunSummary:
     refreshed: bool = False
     held: list[str] = field(default_factory=list)
     edition: str | None = None
+    log_file: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -44,14 +49,17 @@ def load_definitions() -> dg.Definitions:
     return defs()
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failed step: the step and the first line of its error."""
     messages = []
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            cause = error.cause if error and error.cause else error
-            text = (cause.message if cause else "step failed").strip().splitlines()
-            messages.append(f"{event.step_key}: {text[-1] if text else 'step failed'}")
+            text = ANSI.sub("", error.message if error else "").strip().splitlines()
+            messages.append(f"{event.step_key}: {text[0] if text else 'step failed'}")
     return messages
 
 
@@ -81,8 +89,26 @@ def run_pipeline(
     edition: str | None = None,
     force: bool = False,
     instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+    quiet: bool = False,
 ) -> RunSummary:
-    """Ingest the months in [start, end] that need it, then refresh everything downstream."""
+    """Ingest the months in [start, end] that need it, then refresh everything downstream.
+
+    With `quiet`, what the steps print (dbt's log among it) goes to a file under
+    `<data>/logs/` instead of the terminal; the summary names the file.
+    """
+    if not quiet:
+        return _run(settings, start, end, edition, force, instance, log_level)
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
+    with log_file.open("w") as handle, contextlib.redirect_stdout(handle):
+        summary = _run(settings, start, end, edition, force, instance, log_level)
+    summary.log_file = log_file
+    return summary
+
+
+def _run(settings, start, end, edition, force, instance, log_level) -> RunSummary:
     os.environ["PROBATION_LANDING_DIR"] = str(settings.landing_dir)
     os.environ["PROBATION_DATA_DIR"] = str(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +119,7 @@ def run_pipeline(
         summary.failures.append(f"{settings.landing_dir}: no deliveries found for the months asked")
         return summary
 
+    logging = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ingest_job = defs.resolve_job_def("ingest_job")
     for month in summary.months:
         missing = [e for e in MONTHLY_EXTRACTS if latest_delivery(settings.landing_dir, e, month) is None]
@@ -111,6 +138,7 @@ def run_pipeline(
             partition_key=month,
             asset_selection=[dg.AssetKey(["raw", e]) for e in targets],
             instance=instance,
+            run_config=logging,
             raise_on_error=False,
         )
         failed = {event.step_key for event in result.all_events if event.is_step_failure}
@@ -120,9 +148,9 @@ def run_pipeline(
     if summary.failures:
         return summary
 
-    run_config = {}
+    run_config = dict(logging)
     if edition:
-        run_config = {"ops": {op: {"config": {"edition": edition}} for op in EDITION_OPS}}
+        run_config["ops"] = {op: {"config": {"edition": edition}} for op in EDITION_OPS}
     result = defs.resolve_job_def("refresh_job").execute_in_process(
         run_config=run_config, instance=instance, raise_on_error=False
     )

@@ -4,13 +4,13 @@
     sequence number is d's plus n. -#}
 {% macro add_business_days(date_expr, n_expr) -%}
 (
-    select due.calendar_date
-    from {{ ref('business_calendar') }} as due
-    where due.is_business_day
-      and due.business_day_seq = (
-          select anchor.business_day_seq
-          from {{ ref('business_calendar') }} as anchor
-          where anchor.calendar_date = {{ date_expr }}
+    select bd_due.calendar_date
+    from {{ ref('business_calendar') }} as bd_due
+    where bd_due.is_business_day
+      and bd_due.business_day_seq = (
+          select bd_anchor.business_day_seq
+          from {{ ref('business_calendar') }} as bd_anchor
+          where bd_anchor.calendar_date = {{ date_expr }}
       ) + ({{ n_expr }})
 )
 {%- endmacro %}

@@ -1,0 +1,187 @@
+"""The `probation-pipeline` command: demo data, pipeline runs and the business-day seed.
+
+Every command prints one clear line when it fails (no traceback) and exits non-zero:
+2 for a usage error, 1 for a failed run. `--landing` and `--data-dir` default to the
+environment variables PROBATION_LANDING_DIR and PROBATION_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used."""
+
+
+def _month(value: str) -> str:
+    if not MONTH.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="probation-pipeline",
+        description="Probation performance statistics for England and Wales.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo-data", help="write a synthetic landing zone")
+    demo.add_argument("--scale", type=float, default=0.02, help="1.0 = national volumes")
+    demo.add_argument("--start", type=_month, default="2019-04")
+    demo.add_argument("--end", type=_month, default="2025-03")
+    demo.add_argument("--out", type=Path, help="landing folder (default PROBATION_LANDING_DIR)")
+    demo.add_argument("--seed", type=int, default=20190401)
+    demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    demo.add_argument(
+        "--inject",
+        action="append",
+        default=[],
+        metavar="KIND:EXTRACT:REGION:MONTH[:SHARE]",
+        help="inject a named defect (repeatable), e.g. drop_rows:contacts:N07:2022-03:0.4",
+    )
+    demo.add_argument(
+        "--no-unification-defects",
+        action="store_true",
+        help="leave out the built-in April-June 2021 data defects",
+    )
+
+    run = sub.add_parser("run", help="load the landing zone and build every output")
+    run.add_argument("--start", type=_month, help="first month to load (inclusive)")
+    run.add_argument("--end", type=_month, help="last month to load (inclusive)")
+    run.add_argument("--landing", type=Path, help="landing folder (PROBATION_LANDING_DIR)")
+    run.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
+    run.add_argument("--edition", type=_month, help="edition to build (default: newest month)")
+    run.add_argument("--force", action="store_true", help="reload months already loaded")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's run log")
+
+    sub.add_parser("calendar-seed", help="regenerate the business-day calendar dbt seed")
+    return parser
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from orchestration.demo import generate_landing, parse_defect
+    from orchestration.settings import Settings
+
+    if args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    if args.scale <= 0:
+        raise UsageError("--scale must be greater than 0")
+    try:
+        defects = [parse_defect(spec) for spec in args.inject]
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    out = args.out or Settings.from_env().landing_dir
+    began = time.perf_counter()
+    summary = generate_landing(
+        out,
+        start=args.start,
+        end=args.end,
+        scale=args.scale,
+        seed=args.seed,
+        unification_defects=not args.no_unification_defects,
+        inject=defects,
+        fmt=args.format,
+    )
+    rows = summary.get("rows", {})
+    print(
+        f"Wrote demo landing data for {args.start} to {args.end} at scale {args.scale} "
+        f"to {out} in {time.perf_counter() - began:.1f}s ({sum(rows.values()):,} rows)."
+    )
+    for defect in summary.get("defects", []):
+        print(f"  defect: {defect}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from orchestration.runner import run_pipeline
+    from orchestration.settings import Settings
+
+    settings = Settings.from_env(args.landing, args.data_dir)
+    if not settings.landing_dir.is_dir():
+        raise UsageError(f"{settings.landing_dir}: landing folder not found")
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    began = time.perf_counter()
+    summary = run_pipeline(
+        settings,
+        start=args.start,
+        end=args.end,
+        edition=args.edition,
+        force=args.force,
+        instance=_instance(),
+        log_level="DEBUG" if args.verbose else "CRITICAL",
+        quiet=not args.verbose,
+    )
+    elapsed = time.perf_counter() - began
+    print(
+        f"Loaded {len(summary.loaded)} extract-months ({summary.up_to_date} already up to date) "
+        f"for {len(summary.months)} months in {elapsed:.1f}s."
+    )
+    if summary.failures:
+        for failure in summary.failures:
+            print(f"error: {failure}", file=sys.stderr)
+        log = f"; log: {summary.log_file}" if summary.log_file else ""
+        print(
+            f"error: {len(summary.failures)} failure(s); outputs from earlier runs are "
+            f"unchanged{log}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Warehouse:        {settings.warehouse_path}")
+    print(f"Analyst snapshot: {settings.analytics_path} (Parquet in {settings.analytics_parquet_dir})")
+    if summary.held:
+        print(f"Edition {summary.edition} is held back by the quality gate:")
+        for reason in summary.held:
+            print(f"  - {reason}")
+    else:
+        print(f"Edition {summary.edition}:     {settings.data_dir / 'editions' / str(summary.edition)}")
+    return 0
+
+
+def _instance():
+    """The Dagster instance at DAGSTER_HOME (so the UI shows the runs), else an ephemeral one."""
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if home and (Path(home) / "dagster.yaml").exists():
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def _calendar_seed(_: argparse.Namespace) -> int:
+    from orchestration.business_calendar import write_seed
+
+    print(f"Wrote {write_seed()}")
+    return 0
+
+
+COMMANDS = {"demo-data": _demo_data, "run": _run, "calendar-seed": _calendar_seed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one line, not a traceback, for anything unforeseen
+        first = str(error).strip().splitlines()
+        print(f"error: {type(error).__name__}: {first[0] if first else ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
