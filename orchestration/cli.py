@@ -137,13 +137,15 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"Warehouse:        {settings.warehouse_path}")
-    print(f"Analyst snapshot: {settings.analytics_path} (Parquet in {settings.analytics_parquet_dir})")
+    print(
+        f"Analyst snapshot: {settings.analytics_path} (Parquet in {settings.analytics_parquet_dir})"
+    )
     if summary.held:
         print(f"Edition {summary.edition} is held back by the quality gate:")
         for reason in summary.held:
             print(f"  - {reason}")
     else:
-        print(f"Edition {summary.edition}:     {settings.data_dir / 'editions' / str(summary.edition)}")
+        print(f"Edition {summary.edition}:     {settings.editions_dir / str(summary.edition)}")
     return 0
 
 

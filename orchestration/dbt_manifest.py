@@ -44,7 +44,9 @@ def ensure_manifest() -> Path:
         command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(
+            f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}{result.stderr}"
+        )
     return MANIFEST_PATH
 
 

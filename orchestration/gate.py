@@ -38,7 +38,8 @@ def gate_violations(tables: dict[str, pd.DataFrame], quality: pd.DataFrame) -> l
         unknown = checked[checked["suppress"].isna()]
         for r in unknown.head(5).itertuples():
             problems.append(
-                f"{name}: {r.measure_code} {r.geography_code} {r.period} has no period_quality status"
+                f"{name}: {r.measure_code} {r.geography_code} {r.period} "
+                "has no period_quality status"
             )
         leaked = checked[checked["suppress"].fillna(False).astype(bool)]
         for column in VALUE_COLUMNS:

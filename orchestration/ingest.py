@@ -103,8 +103,9 @@ def read_as_text(delivery: LandingFile, extract: Extract) -> pd.DataFrame:
             skipinitialspace=False,
         )
     except pd.errors.ParserError as error:
-        raise ContractBreach(delivery.path, "comma separated with one field per column",
-                             detail=str(error).strip()) from None
+        raise ContractBreach(
+            delivery.path, "comma separated with one field per column", detail=str(error).strip()
+        ) from None
     return frame.astype("string")
 
 
@@ -211,7 +212,9 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
     )
     ledger = asdict(report)
     ledger["set_aside_by_reason"] = json.dumps(report.set_aside_by_reason, sort_keys=True)
-    _write_atomic_parquet(pa.Table.from_pylist([ledger]), manifest_path(settings, extract_name, month))
+    _write_atomic_parquet(
+        pa.Table.from_pylist([ledger]), manifest_path(settings, extract_name, month)
+    )
     return report
 
 

@@ -43,9 +43,7 @@ def deliveries(landing_dir: Path, extract: str) -> list[LandingFile]:
     for path in folder.iterdir():
         match = FILE_PATTERN.match(path.name)
         if match and match["extract"] == extract:
-            found.append(
-                LandingFile(path, extract, match["month"], int(match["revision"] or 1))
-            )
+            found.append(LandingFile(path, extract, match["month"], int(match["revision"] or 1)))
     return sorted(found, key=lambda f: (f.month, f.revision, f.path.suffix))
 
 

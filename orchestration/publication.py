@@ -54,8 +54,10 @@ def edition_window(edition: str) -> EditionWindow:
     months = tuple(month_range(_shift_month(edition, 1 - n_months), edition))
     year, mon = map(int, edition.split("-"))
     last_complete_quarter_end = mon - mon % 3  # 0 means December of the year before
-    end = date(year, last_complete_quarter_end, 1) if last_complete_quarter_end else date(
-        year - 1, 12, 1
+    end = (
+        date(year, last_complete_quarter_end, 1)
+        if last_complete_quarter_end
+        else date(year - 1, 12, 1)
     )
     end_key = end.strftime("%Y-%m")
     quarters = tuple(
@@ -71,7 +73,9 @@ def _percent(numerator: float, denominator: float) -> str:
 
 def _cells(frame: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
     """Apply validity, suppression and shorthand to unrounded figures with a quality status."""
-    frame = frame.merge(catalogue[["measure_code", "measure_name", "valid_from"]], on="measure_code")
+    frame = frame.merge(
+        catalogue[["measure_code", "measure_name", "valid_from"]], on="measure_code"
+    )
     rows = []
     for r in frame.itertuples(index=False):
         notes = [r.reasons] if r.reasons else []
@@ -84,8 +88,11 @@ def _cells(frame: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
             values, status = ("0", "0", "[z]"), "not applicable"
             notes.append("No cases in the period.")
         else:
-            values = (str(int(r.numerator)), str(int(r.denominator)),
-                      _percent(r.numerator, r.denominator))
+            values = (
+                str(int(r.numerator)),
+                str(int(r.denominator)),
+                _percent(r.numerator, r.denominator),
+            )
             status = "provisional" if r.provisional else "published"
             if r.provisional:
                 notes.append("[p] Provisional: a later delivery can still complete this period.")
@@ -166,7 +173,9 @@ def regional_quarterly(
         .reset_index()
         .rename(columns={"subject": "measure_code"})
     )
-    rows = rows.merge(by_quarter, on=["measure_code", "geography_code", "quarter_start"], how="left")
+    rows = rows.merge(
+        by_quarter, on=["measure_code", "geography_code", "quarter_start"], how="left"
+    )
     missing = rows["quality_status"].isna()
     if missing.any():
         raise ValueError(f"{int(missing.sum())} regional cells have no period_quality row")

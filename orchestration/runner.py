@@ -22,7 +22,12 @@ from orchestration.landing import delivered_months, latest_delivery
 from orchestration.settings import Settings
 from schemas.contracts import MONTHLY_EXTRACTS
 
-EDITION_OPS = ("publication_tables", "edition_files", "publication_respects_quality_gate")
+GATE_CHECKS = ("publication_respects_quality_gate",)
+EDITION_OPS = (
+    "publication_tables",
+    "edition_files",
+    *(f"publication_tables_{check}" for check in GATE_CHECKS),
+)
 
 
 @dataclass
@@ -122,13 +127,16 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
     logging = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ingest_job = defs.resolve_job_def("ingest_job")
     for month in summary.months:
-        missing = [e for e in MONTHLY_EXTRACTS if latest_delivery(settings.landing_dir, e, month) is None]
+        missing = [
+            e for e in MONTHLY_EXTRACTS if latest_delivery(settings.landing_dir, e, month) is None
+        ]
         summary.failures += [
             f"{settings.landing_dir / e}/{e}_{month}.csv: no delivery for {e} {month}"
             for e in missing
         ]
         targets = [
-            e for e in MONTHLY_EXTRACTS
+            e
+            for e in MONTHLY_EXTRACTS
             if e not in missing and (force or needs_load(settings, e, month))
         ]
         summary.up_to_date += len(MONTHLY_EXTRACTS) - len(missing) - len(targets)
@@ -157,12 +165,14 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
     held = [
         evaluation.description or evaluation.check_name
         for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-        and evaluation.check_name in EDITION_OPS
+        if not evaluation.passed
+        and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        and evaluation.check_name in GATE_CHECKS
     ]
     summary.held = held
     blocking_failures = [
-        m for m in _failure_messages(result)
+        m
+        for m in _failure_messages(result)
         if not (held and m.split(":")[0].startswith("publication_tables"))
     ]
     summary.failures += blocking_failures

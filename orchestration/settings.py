@@ -29,9 +29,7 @@ class Settings:
     @classmethod
     def from_env(cls, landing_dir: str | Path | None = None, data_dir: str | Path | None = None):
         data = Path(data_dir or os.environ.get("PROBATION_DATA_DIR") or PROJECT_ROOT / "data")
-        landing = Path(
-            landing_dir or os.environ.get("PROBATION_LANDING_DIR") or data / "landing"
-        )
+        landing = Path(landing_dir or os.environ.get("PROBATION_LANDING_DIR") or data / "landing")
         return cls(landing_dir=landing.resolve(), data_dir=data.resolve())
 
     @property
@@ -59,9 +57,9 @@ class Settings:
         return self.data_dir / "analytics"
 
     @property
-    def publication_dir(self) -> Path:
-        """Published editions: one folder per edition, written only after the gate passes."""
-        return self.data_dir / "published"
+    def editions_dir(self) -> Path:
+        """Built editions: one folder per edition, written only after the gate passes."""
+        return self.data_dir / "editions"
 
     @property
     def reviews_path(self) -> Path:

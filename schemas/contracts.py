@@ -98,7 +98,14 @@ EXTRACTS: dict[str, Extract] = {
                 _c("termination_date", "date", required=False),
                 _c(
                     "termination_reason",
-                    codes=("COMPLETED", "REVOKED_BREACH", "RECALLED", "TRANSFERRED", "DIED", "OTHER"),
+                    codes=(
+                        "COMPLETED",
+                        "REVOKED_BREACH",
+                        "RECALLED",
+                        "TRANSFERRED",
+                        "DIED",
+                        "OTHER",
+                    ),
                     required=False,
                 ),
             ),

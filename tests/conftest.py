@@ -27,8 +27,10 @@ def fixture_run(tmp_path_factory):
     return settings, summary
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def warehouse(fixture_run):
+    """A read-only connection to the fixture warehouse, closed after each test (DuckDB lets no
+    process write while another holds the file open)."""
     settings, _ = fixture_run
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         yield con

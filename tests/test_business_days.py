@@ -79,11 +79,24 @@ def test_add_business_days_macro_in_the_warehouse(fixture_run):
         f"from (values {values}) as cases(anchor, n, expected)"
     )
     result = subprocess.run(
-        [dbt_executable(), "show", "--inline", sql, "--limit", "100", "--output", "json",
-         "--log-format", "json"],
+        [
+            dbt_executable(),
+            "show",
+            "--inline",
+            sql,
+            "--limit",
+            "100",
+            "--output",
+            "json",
+            "--log-format",
+            "json",
+        ],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "PROBATION_DATA_DIR": str(settings.data_dir),
-             "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
+        env={
+            **os.environ,
+            "PROBATION_DATA_DIR": str(settings.data_dir),
+            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        },
         capture_output=True,
         text=True,
         check=False,

@@ -6,7 +6,6 @@
   for the newest month and by the sensor for a month whose extract was re-delivered.
 """
 
-
 import dagster as dg
 
 from orchestration.ingest import needs_load, previous_load

@@ -5,7 +5,6 @@ sets aside implausible rows with a reason, and writes raw Parquet. A breach fail
 only, with the file, line and rule in the error; earlier loads stay as they were.
 """
 
-
 import dagster as dg
 
 from orchestration.ingest import ContractBreach, MissingDelivery, load_partition

@@ -1,7 +1,6 @@
 """Publication assets: the candidate tables of an edition, the blocking quality gate on them,
 and the edition's files, written only when the gate passes."""
 
-
 import json
 import os
 import shutil
@@ -128,7 +127,7 @@ def edition_files(
     settings = pipeline.settings()
     edition = _staged_edition(settings, config)
     source = staging_dir(settings, edition)
-    target = settings.data_dir / "editions" / edition
+    target = settings.editions_dir / edition
     building = target.with_name(f".{edition}.building")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
@@ -137,13 +136,16 @@ def edition_files(
         table = schema.validate(pd.read_parquet(source / f"{name}.parquet"))
         table.to_csv(building / f"{name}.csv", index=False)
         written[name] = len(table)
-    pd.DataFrame(
-        [{"symbol": s, "meaning": m} for s, m in SHORTHAND.items()]
-    ).to_csv(building / "shorthand.csv", index=False)
+    pd.DataFrame([{"symbol": s, "meaning": m} for s, m in SHORTHAND.items()]).to_csv(
+        building / "shorthand.csv", index=False
+    )
     (building / "edition.json").write_text(
         json.dumps(
-            {"edition": edition, "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-             "tables": written},
+            {
+                "edition": edition,
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "tables": written,
+            },
             indent=2,
         )
     )

@@ -1,6 +1,5 @@
 """The analyst snapshot asset: rebuilt after the marts, whatever the publication gate says."""
 
-
 import dagster as dg
 
 from orchestration.dbt_manifest import mart_models

@@ -2,7 +2,6 @@
 tests (including unit tests) as asset checks. All of them write the DuckDB warehouse, so they
 share the single-writer pool `warehouse`."""
 
-
 import os
 from collections.abc import Mapping
 from typing import Any

@@ -1,0 +1,123 @@
+"""The whole pipeline in process: publication, the quality gate, the analyst snapshot, the CLI."""
+
+import csv
+
+import duckdb
+import pytest
+
+import orchestration.publication as publication
+from orchestration.cli import main
+from orchestration.runner import run_pipeline
+from orchestration.settings import Settings
+
+
+def read_csv(path):
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_april_to_june_2021_never_reaches_publication(fixture_run, warehouse):
+    settings, summary = fixture_run
+    assert summary.edition == "2021-05" and summary.held == []
+    folder = settings.data_dir / "editions" / "2021-05"
+    national = read_csv(folder / "national_monthly.csv")
+    regional = read_csv(folder / "regional_quarterly.csv")
+    unification = [r for r in national if r["period"] in ("2021-04", "2021-05")]
+    assert len(unification) == 6  # 3 measures x 2 months
+    for row in unification + [r for r in regional if r["period"] == "2021 Q2"]:
+        assert (row["numerator"], row["denominator"], row["performance_pct"]) == ("[x]",) * 3
+        assert row["status"] == "suppressed" and "Unification" in row["notes"]
+    # The marts keep the value: SL004 April nationally is 1 of 1.
+    assert warehouse.execute(
+        "select numerator, denominator from measure_monthly where measure_code = 'SL004' "
+        "and geography_code = 'K04000001' and month = '2021-04-01'"
+    ).fetchone() == (1, 1)
+
+
+def test_published_cells_are_never_blank(fixture_run):
+    settings, _ = fixture_run
+    for name in ("national_monthly", "regional_quarterly"):
+        rows = read_csv(settings.data_dir / "editions" / "2021-05" / f"{name}.csv")
+        assert rows and all(value.strip() for row in rows for value in row.values())
+
+
+def test_analyst_snapshot_holds_the_marts_and_the_load_ledger(fixture_run, warehouse):
+    settings, _ = fixture_run
+    with duckdb.connect(str(settings.analytics_path), read_only=True) as snapshot:
+        tables = {r[0] for r in snapshot.execute("show tables").fetchall()}
+        assert {"measure_monthly", "measure_quarterly", "period_quality", "stg_loads"} <= tables
+        for table in ("measure_monthly", "period_quality"):
+            count = f"select count(*) from {table}"
+            assert snapshot.execute(count).fetchone() == warehouse.execute(count).fetchone()
+        ledger = snapshot.execute(
+            "select source_file, source_revision from stg_loads "
+            "where extract = 'contacts' and month_key = '2021-04'"
+        ).fetchone()
+    assert ledger[0].endswith("contacts_2021-04.csv") and ledger[1] == 1
+    assert (settings.analytics_parquet_dir / "measure_monthly.parquet").exists()
+
+
+def test_rerun_loads_nothing_new_and_gives_the_same_figures(fixture_run):
+    settings, _ = fixture_run
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        before = con.execute("select * from measure_monthly order by all").fetchall()
+    summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    assert summary.loaded == [] and summary.up_to_date == 36 and summary.ok
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute("select * from measure_monthly order by all").fetchall() == before
+
+
+def test_bad_file_fails_its_partition_only_and_the_cli_says_why(landing_copy, tmp_path, capsys):
+    bad = landing_copy / "contacts" / "contacts_2021-04.csv"
+    lines = bad.read_text().splitlines()
+    lines[2] = lines[2].replace("HOME_VISIT", "PHONE")
+    bad.write_text("\n".join(lines) + "\n")
+    data = tmp_path / "data"
+
+    code = main(["run", "--landing", str(landing_copy), "--data-dir", str(data)])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[0] == (
+        f"error: {bad}: line 3: bad value: column mode = 'PHONE' is not one of "
+        "OFFICE, HOME_VISIT, VIDEO, TELEPHONE"
+    )
+    assert "Traceback" not in "\n".join(err)
+    loaded = sorted(p.name for p in (data / "raw" / "contacts").glob("*.parquet"))
+    assert loaded == ["contacts_2021-03.parquet", "contacts_2021-05.parquet"]
+    assert len(list((data / "raw" / "events").glob("*.parquet"))) == 3
+    assert not (data / "warehouse.duckdb").exists()  # nothing downstream built on a gap
+
+
+def test_blocking_gate_holds_an_edition_that_leaks_a_suppressed_value(
+    landing_copy, tmp_path, monkeypatch
+):
+    """Break the masking in the publication code: the gate, which re-reads period_quality,
+    must fail, the edition's files must not be written, and the run still succeeds."""
+    real_cells = publication._cells
+
+    def leaky_cells(frame, catalogue):
+        return real_cells(frame.assign(quality_status="OK"), catalogue)
+
+    monkeypatch.setattr(publication, "_cells", leaky_cells)
+    settings = Settings.from_env(landing_copy, tmp_path / "data")
+    summary = run_pipeline(settings, edition="2021-05", quiet=True, log_level="CRITICAL")
+
+    assert summary.failures == [] and summary.refreshed
+    assert summary.held and "suppressed period" in summary.held[0]
+    assert not (settings.data_dir / "editions" / "2021-05").exists()
+    assert settings.analytics_path.exists()  # the marts and the snapshot are still built
+
+
+def test_cli_usage_errors_are_one_line(capsys, tmp_path):
+    assert main(["demo-data", "--inject", "bogus", "--out", str(tmp_path)]) == 2
+    assert main(["run", "--landing", str(tmp_path / "nowhere")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
+
+
+@pytest.mark.parametrize("args", [["run", "--start", "2021-13"], ["run", "--end", "21-01"]])
+def test_cli_rejects_malformed_months(args):
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    assert caught.value.code == 2

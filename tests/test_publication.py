@@ -1,0 +1,76 @@
+"""Edition windows and the gate's own check of candidate tables."""
+
+from datetime import date
+
+import pandas as pd
+
+from orchestration.gate import gate_violations
+from orchestration.publication import edition_window
+
+
+def test_default_window_is_15_months_and_5_complete_quarters():
+    window = edition_window("2025-03")
+    assert window.months[0] == "2024-01" and window.months[-1] == "2025-03"
+    assert len(window.months) == 15
+    assert window.quarters == (
+        date(2024, 1, 1),
+        date(2024, 4, 1),
+        date(2024, 7, 1),
+        date(2024, 10, 1),
+        date(2025, 1, 1),
+    )
+
+
+def test_first_post_unification_edition_is_9_months_and_3_quarters():
+    window = edition_window("2022-03")
+    assert window.months == (
+        "2021-07", "2021-08", "2021-09", "2021-10", "2021-11", "2021-12",
+        "2022-01", "2022-02", "2022-03",
+    )  # fmt: skip
+    assert window.quarters == (date(2021, 7, 1), date(2021, 10, 1), date(2022, 1, 1))
+
+
+def test_mid_quarter_edition_publishes_complete_quarters_only():
+    window = edition_window("2025-05")
+    assert window.quarters[-1] == date(2025, 1, 1)
+    assert edition_window("2025-01").quarters[-1] == date(2024, 10, 1)
+
+
+def _quality(status):
+    return pd.DataFrame(
+        {
+            "subject_type": ["MEASURE"],
+            "subject": ["SL004"],
+            "geography_code": ["K04000001"],
+            "month": pd.to_datetime(["2021-05-01"]),
+            "status": [status],
+            "reasons": ["x"],
+        }
+    )
+
+
+def _national(value):
+    return pd.DataFrame(
+        {
+            "measure_code": ["SL004"], "geography_code": ["K04000001"], "period": ["2021-05"],
+            "numerator": [value], "denominator": [value], "performance_pct": [value],
+        }
+    )  # fmt: skip
+
+
+def test_gate_flags_a_value_in_a_suppressed_period():
+    problems = gate_violations({"national_monthly": _national("3")}, _quality("SUPPRESS"))
+    assert len(problems) == 3 and "suppressed period" in problems[0]
+
+
+def test_gate_passes_masked_cells_and_unsuppressed_values():
+    assert gate_violations({"national_monthly": _national("[x]")}, _quality("SUPPRESS")) == []
+    assert gate_violations({"national_monthly": _national("3")}, _quality("CAVEAT")) == []
+
+
+def test_gate_flags_a_cell_without_a_quality_status():
+    empty = _quality("OK").iloc[0:0]
+    assert (
+        "no period_quality status"
+        in gate_violations({"national_monthly": _national("3")}, empty)[0]
+    )
