@@ -111,7 +111,7 @@ EXTRACTS: dict[str, Extract] = {
             ),
             key=("event_id",),
             grain="snapshot",
-            description="Sentences and releases under supervision: every event active in the month.",
+            description="Sentences and releases under supervision: each event active in the month.",
         ),
         Extract(
             "requirements",
