@@ -8,7 +8,7 @@ select
     polarity,
     valid_from,
     method,
-    numerator_extract,
+    source_extracts,
     unit_of_count,
     publication_grain,
     method <> 'TO_BE_DETERMINED' as is_published

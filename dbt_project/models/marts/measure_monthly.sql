@@ -2,16 +2,14 @@
 -- numerator / denominator, unrounded; the national row sums the regions' numerators and
 -- denominators. Every measure x region x month in the loaded range has a row: a month with no
 -- cases has denominator 0 and a null performance. A month is provisional while the measurement
--- window of any of its cases closes after the last day covered by the extract feeding the
--- numerator (a later delivery could still complete it).
+-- window of any of its cases closes after the last day covered by every extract the measure
+-- reads (a later delivery could still complete it).
 with cases as (
     select * from {{ ref('int_measure_cases') }}
 ),
 
-catalogue as (
-    select measure_code, numerator_extract
-    from {{ ref('measure_catalogue') }}
-    where method = 'CASE_LEVEL'
+measure_coverage as (
+    select * from {{ ref('int_measure_coverage') }}
 ),
 
 coverage as (
@@ -26,13 +24,11 @@ cohort_months as (
 ),
 
 computed_measures as (
-    select distinct c.measure_code, c.numerator_extract
-    from catalogue as c
-    inner join (select distinct measure_code from cases) as m using (measure_code)
+    select distinct measure_code from cases
 ),
 
 grid as (
-    select m.measure_code, m.numerator_extract, r.region_code, r.region_name, cm.month
+    select m.measure_code, r.region_code, r.region_name, cm.month
     from computed_measures as m
     cross join {{ ref('regions') }} as r
     cross join cohort_months as cm
@@ -59,16 +55,13 @@ regional as (
         g.month,
         coalesce(rc.numerator, 0) as numerator,
         coalesce(rc.denominator, 0) as denominator,
-        coalesce(rc.last_window_end_date, last_day(g.month)) > least(
-            cov_num.covered_until, cov_events.covered_until
-        ) as provisional
+        coalesce(rc.last_window_end_date, last_day(g.month)) > mc.covered_until as provisional
     from grid as g
     left join regional_counts as rc
         on rc.measure_code = g.measure_code
         and rc.region_code = g.region_code
         and rc.month = g.month
-    left join coverage as cov_num on cov_num.extract = g.numerator_extract
-    cross join (select covered_until from coverage where extract = 'events') as cov_events
+    left join measure_coverage as mc on mc.measure_code = g.measure_code
 ),
 
 national as (
