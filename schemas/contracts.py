@@ -14,7 +14,10 @@ Two kinds of rule live here:
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
@@ -275,7 +278,7 @@ EXTRACTS: dict[str, Extract] = {
         Extract(
             "measure_returns",
             (
-                _c("measure_code", pattern=r"^[A-Z][A-Z0-9_]*$"),
+                _c("measure_code"),  # codes: the catalogue's RETURNED measures
                 REGION,
                 _c("period_month", "month"),
                 _c("numerator", "int"),
@@ -291,8 +294,25 @@ EXTRACTS: dict[str, Extract] = {
 
 MONTHLY_EXTRACTS: tuple[str, ...] = tuple(EXTRACTS)
 
+CATALOGUE_SEED = (
+    Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "measure_catalogue.csv"
+)
 
-def _column_checks(column: Column) -> list[pa.Check]:
+
+@cache
+def returned_measure_codes() -> tuple[str, ...]:
+    """Codes `measure_returns` may carry: the catalogue's measures delivered aggregated."""
+    with CATALOGUE_SEED.open() as handle:
+        return tuple(r["measure_code"] for r in csv.DictReader(handle) if r["method"] == "RETURNED")
+
+
+def _value_codes(extract: Extract, column: Column) -> tuple[str, ...] | None:
+    if extract.name == "measure_returns" and column.name == "measure_code":
+        return returned_measure_codes()
+    return column.codes
+
+
+def _column_checks(column: Column, codes: tuple[str, ...] | None) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if column.kind == "date":
         checks.append(pa.Check.str_matches(DATE_PATTERN, error="ISO date YYYY-MM-DD"))
@@ -306,8 +326,8 @@ def _column_checks(column: Column) -> list[pa.Check]:
         checks.append(pa.Check.str_matches(INTEGER_PATTERN, error="a whole number >= 0"))
     elif column.kind == "month":
         checks.append(pa.Check.str_matches(MONTH_PATTERN, error="a month YYYY-MM"))
-    if column.codes:
-        checks.append(pa.Check.isin(list(column.codes), error=f"one of {', '.join(column.codes)}"))
+    if codes:
+        checks.append(pa.Check.isin(list(codes), error=f"one of {', '.join(codes)}"))
     if column.pattern:
         checks.append(pa.Check.str_matches(column.pattern, error=f"matches {column.pattern}"))
     return checks
@@ -324,7 +344,7 @@ def pandera_schema(extract: Extract) -> pa.DataFrameSchema:
         {
             c.name: pa.Column(
                 "string",
-                checks=_column_checks(c),
+                checks=_column_checks(c, _value_codes(extract, c)),
                 nullable=True,
                 coerce=False,
                 description=f"{c.kind}{'' if c.required else ', may be empty'}",

@@ -36,4 +36,6 @@ def warehouse_models(
     settings = pipeline.settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.dbt_env())  # the dbt profile and sources read the data folder
-    yield from dbt.cli(["build"], context=context).stream()
+    # Seeds are small: rebuild them every time so a changed seed (new column) never meets a
+    # stale table. There are no incremental models, so nothing else is affected.
+    yield from dbt.cli(["build", "--full-refresh"], context=context).stream()

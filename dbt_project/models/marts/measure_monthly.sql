@@ -1,11 +1,13 @@
--- Each computed measure by month, for every region and for England and Wales. Performance is
+-- Each computed measure by month, for every region and for England and Wales: case-level
+-- measures from the landing extracts and aggregated measures from measure_returns. Measures
+-- "to be determined" in the catalogue are never computed. Performance is
 -- numerator / denominator, unrounded; the national row sums the regions' numerators and
 -- denominators. Every measure x region x month in the loaded range has a row: a month with no
 -- cases has denominator 0 and a null performance. A month is provisional while the measurement
 -- window of any of its cases closes after the last day covered by every extract the measure
 -- reads (a later delivery could still complete it).
-with cases as (
-    select * from {{ ref('int_measure_cases') }}
+with regional_counts as (
+    select * from {{ ref('int_measure_regional_counts') }}
 ),
 
 measure_coverage as (
@@ -24,7 +26,9 @@ cohort_months as (
 ),
 
 computed_measures as (
-    select distinct measure_code from cases
+    select measure_code
+    from {{ ref('measure_catalogue') }}
+    where method in ('CASE_LEVEL', 'RETURNED')
 ),
 
 grid as (
@@ -32,18 +36,6 @@ grid as (
     from computed_measures as m
     cross join {{ ref('regions') }} as r
     cross join cohort_months as cm
-),
-
-regional_counts as (
-    select
-        measure_code,
-        region_code,
-        month,
-        count(*) filter (where in_numerator) as numerator,
-        count(*) as denominator,
-        max(window_end_date) as last_window_end_date
-    from cases
-    group by measure_code, region_code, month
 ),
 
 regional as (

@@ -1,0 +1,40 @@
+-- SL006 initial sentence plan: one row per CO/SSO/LICENCE event with an ATTENDED contact (any
+-- mode), by the month of its first attended contact. In the numerator when a sentence plan for
+-- the event is completed within 15 business days after that first attendance.
+with events as (
+    select event_id, region_code
+    from {{ ref('stg_events') }}
+    where event_type in ('CO', 'SSO', 'LICENCE')
+),
+
+first_attendance as (
+    select c.event_id, min(c.contact_date) as first_attended_date
+    from {{ ref('stg_contacts') }} as c
+    inner join events as e using (event_id)
+    where c.outcome = 'ATTENDED'
+    group by c.event_id
+),
+
+windows as (
+    select
+        f.event_id,
+        e.region_code,
+        f.first_attended_date,
+        {{ add_business_days('f.first_attended_date', 15) }} as window_end_date
+    from first_attendance as f
+    inner join events as e using (event_id)
+)
+
+select
+    'SL006' as measure_code,
+    w.event_id as case_id,
+    w.region_code,
+    date_trunc('month', w.first_attended_date)::date as month,
+    w.window_end_date,
+    exists (
+        select 1
+        from {{ ref('stg_sentence_plans') }} as p
+        where p.event_id = w.event_id
+          and p.completed_date between w.first_attended_date and w.window_end_date
+    ) as in_numerator
+from windows as w

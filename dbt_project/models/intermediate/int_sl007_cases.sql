@@ -1,0 +1,47 @@
+-- SL007 monthly appointments offered: one row per person (crn) and month, for people with an
+-- event of any type that started before the month and was not terminated before its last day
+-- (so supervised over the whole month). The person's region is that of their latest-starting
+-- such event. In the numerator when at least one in-person contact (OFFICE or HOME_VISIT) for
+-- the person is dated in the month.
+with months as (
+    select unnest(generate_series(first_month, last_month, interval 1 month))::date as month
+    from {{ ref('int_extract_coverage') }}
+    where extract = 'events'
+),
+
+supervised as (
+    select
+        e.crn,
+        e.region_code,
+        e.start_date,
+        e.event_id,
+        m.month
+    from {{ ref('stg_events') }} as e
+    inner join months as m
+        on e.start_date < m.month
+        and (e.termination_date is null or e.termination_date >= last_day(m.month))
+),
+
+people as (
+    select crn, month, region_code
+    from supervised
+    qualify row_number() over (
+        partition by crn, month order by start_date desc, event_id desc
+    ) = 1
+),
+
+seen_in_person as (
+    select distinct crn, date_trunc('month', contact_date)::date as month
+    from {{ ref('stg_contacts') }}
+    where mode in ('OFFICE', 'HOME_VISIT')
+)
+
+select
+    'SL007' as measure_code,
+    p.crn as case_id,
+    p.region_code,
+    p.month,
+    last_day(p.month) as window_end_date,
+    s.crn is not null as in_numerator
+from people as p
+left join seen_in_person as s on s.crn = p.crn and s.month = p.month

@@ -1,0 +1,10 @@
+-- SL028 unpaid work stand downs (lower is better): one row per UPW session dated in the month.
+-- In the numerator when the session was STOOD_DOWN.
+select
+    'SL028' as measure_code,
+    session_id as case_id,
+    region_code,
+    date_trunc('month', session_date)::date as month,
+    session_date as window_end_date,
+    status = 'STOOD_DOWN' as in_numerator
+from {{ ref('stg_upw_sessions') }}

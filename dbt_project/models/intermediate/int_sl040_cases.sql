@@ -1,0 +1,44 @@
+-- SL040 recording protected characteristics: one row per person with an event active in the
+-- month, with the characteristics of that month's persons file and the region of their
+-- latest-starting active event. In the numerator when sex, ethnicity, disability, religion and
+-- sexual orientation are all recorded (not null and not UNKNOWN). A person missing from the
+-- month's persons file counts as not recorded.
+with months as (
+    select unnest(generate_series(first_month, last_month, interval 1 month))::date as month
+    from {{ ref('int_extract_coverage') }}
+    where extract = 'events'
+),
+
+active as (
+    select e.crn, e.region_code, e.start_date, e.event_id, m.month
+    from {{ ref('stg_events') }} as e
+    inner join months as m
+        on e.start_date <= last_day(m.month)
+        and (e.termination_date is null or e.termination_date >= m.month)
+),
+
+people as (
+    select crn, month, region_code
+    from active
+    qualify row_number() over (
+        partition by crn, month order by start_date desc, event_id desc
+    ) = 1
+),
+
+recorded as (
+    select crn, month
+    from {{ ref('stg_persons_monthly') }}
+    where {% for column in ['sex', 'ethnicity', 'disability', 'religion', 'sexual_orientation'] %}
+        coalesce({{ column }} not in ('', 'UNKNOWN'), false){% if not loop.last %} and{% endif %}
+    {% endfor %}
+)
+
+select
+    'SL040' as measure_code,
+    p.crn as case_id,
+    p.region_code,
+    p.month,
+    last_day(p.month) as window_end_date,
+    r.crn is not null as in_numerator
+from people as p
+left join recorded as r on r.crn = p.crn and r.month = p.month
