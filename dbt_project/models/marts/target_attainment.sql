@@ -1,0 +1,79 @@
+-- Performance against target by measure, geography and period: each performance year (April to
+-- March) and each calendar quarter, from the months on or after the measure's valid-from month.
+-- Numerators and denominators are summed over the period's months (never averaged). Status is
+-- MET / NEAR_MISS / MISSED for the measure's polarity (macro attainment_status); null where
+-- there is no target or no cases.
+with monthly as (
+    select m.*, c.polarity
+    from {{ ref('measure_monthly') }} as m
+    inner join {{ ref('measure_catalogue') }} as c using (measure_code)
+    where m.month >= c.valid_from
+),
+
+periods as (
+    select
+        measure_code, polarity, geography_level, geography_code, geography_name,
+        'PERFORMANCE_YEAR' as period_type,
+        {{ performance_year('month') }} as period,
+        {{ performance_year('month') }} as performance_year,
+        min(month) as first_month,
+        max(month) as last_month,
+        count(*) as months,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator,
+        bool_or(provisional) as provisional
+    from monthly
+    group by all
+    union all
+    select
+        measure_code, polarity, geography_level, geography_code, geography_name,
+        'QUARTER' as period_type,
+        strftime(date_trunc('quarter', month), '%Y') || ' Q' || quarter(month)::varchar as period,
+        {{ performance_year('month') }} as performance_year,
+        min(month) as first_month,
+        max(month) as last_month,
+        count(*) as months,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator,
+        bool_or(provisional) as provisional
+    from monthly
+    group by all
+),
+
+scored as (
+    select
+        p.*,
+        case when p.denominator > 0 then p.numerator / p.denominator end as performance,
+        t.target,
+        t.target_type,
+        t.near_miss_tolerance,
+        t.source as target_source
+    from periods as p
+    inner join {{ ref('int_targets') }} as t
+        on t.measure_code = p.measure_code
+        and t.performance_year = p.performance_year
+        and t.geography_code = p.geography_code
+)
+
+select
+    measure_code,
+    polarity,
+    geography_level,
+    geography_code,
+    geography_name,
+    period_type,
+    period,
+    performance_year,
+    first_month,
+    last_month,
+    months,
+    numerator,
+    denominator,
+    performance,
+    target,
+    target_type,
+    near_miss_tolerance,
+    target_source,
+    {{ attainment_status('performance', 'target', 'polarity', 'near_miss_tolerance') }} as status,
+    provisional
+from scored
