@@ -26,7 +26,7 @@ counts as (
     from checks
     group by all
     {% endfor %}
-)
+),
 
 statuses as (
     select distinct status from checks
