@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from orchestration.dbt_manifest import dbt_executable
 from orchestration.runner import run_pipeline
-from orchestration.settings import Settings
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_LANDING = FIXTURES / "landing"
@@ -42,3 +46,36 @@ def landing_copy(tmp_path):
     landing = tmp_path / "landing"
     shutil.copytree(FIXTURE_LANDING, landing)
     return landing
+
+
+def dbt_show(sql: str, data_dir: Path, limit: int = 500) -> list[dict]:
+    """Rows of `dbt show --inline` (the project's real macros) against a data folder's warehouse."""
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "show",
+            "--inline",
+            sql,
+            "--limit",
+            str(limit),
+            "--output",
+            "json",
+            "--log-format",
+            "json",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={
+            **os.environ,
+            "PROBATION_DATA_DIR": str(data_dir),
+            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    for line in result.stdout.splitlines():
+        data = json.loads(line).get("data", {})
+        if "preview" in data:
+            return json.loads(data["preview"])
+    raise AssertionError(f"dbt show printed no preview:\n{result.stdout[-3000:]}")

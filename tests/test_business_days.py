@@ -1,17 +1,12 @@
 """Business days: the shipped calendar seed and the dbt macro add_business_days (DESIGN §4)."""
 
 import csv
-import json
-import os
-import subprocess
 from datetime import date
 
 import pytest
 
 from orchestration.business_calendar import SEED_PATH, calendar_rows
-from orchestration.dbt_manifest import dbt_executable
-from orchestration.settings import DBT_PROJECT_DIR
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, dbt_show
 
 IRREGULAR = [
     "2011-04-29", "2012-06-04", "2012-06-05", "2020-05-08",
@@ -78,36 +73,7 @@ def test_add_business_days_macro_in_the_warehouse(fixture_run):
         "{{ add_business_days('anchor', 'n') }}::varchar as actual "
         f"from (values {values}) as cases(anchor, n, expected)"
     )
-    result = subprocess.run(
-        [
-            dbt_executable(),
-            "show",
-            "--inline",
-            sql,
-            "--limit",
-            "100",
-            "--output",
-            "json",
-            "--log-format",
-            "json",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={
-            **os.environ,
-            "PROBATION_DATA_DIR": str(settings.data_dir),
-            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
-    preview = None
-    for line in result.stdout.splitlines():
-        event = json.loads(line)
-        if "preview" in event.get("data", {}):
-            preview = json.loads(event["data"]["preview"])
-    assert preview is not None, result.stdout[-2000:]
+    preview = dbt_show(sql, settings.data_dir)
     wrong = [row for row in preview if row["actual"] != row["expected"]]
     assert len(preview) == len(CASES)
     assert wrong == []

@@ -77,3 +77,43 @@ def test_quarterly_figures_sum_numerators_and_denominators(warehouse):
     assert rows[1][:3] == ("2021 Q2", 1, 2)
     assert rows[1][3] == pytest.approx(0.5)
     assert rows[1][4:] == (2, False)
+
+
+def circumstances(warehouse, breakdown, value):
+    return dict(
+        warehouse.execute(
+            "select status, people from accommodation_circumstances where checkpoint = "
+            "'RELEASE_NIGHT' and month = '2021-03-01' and breakdown = ? and breakdown_value = ?",
+            [breakdown, value],
+        ).fetchall()
+    )
+
+
+def test_accommodation_on_release_night_by_breakdown(warehouse):
+    # March releases: L1 SETTLED (24 months custody), L2 HOMELESS (18), L3 TEMPORARY (6),
+    # L5 UNKNOWN (30); L4 had no release-night check.
+    every = {"SETTLED": 1, "HOMELESS": 1, "TEMPORARY": 1, "UNKNOWN": 1}
+    assert circumstances(warehouse, "NATIONAL", "K04000001") == every
+    assert circumstances(warehouse, "CUSTODIAL_LENGTH", "12 months to less than 4 years") == {
+        "SETTLED": 1, "HOMELESS": 1, "TEMPORARY": 0, "UNKNOWN": 1,
+    }  # fmt: skip
+    assert circumstances(warehouse, "REGION", "N03") == {
+        "SETTLED": 0, "HOMELESS": 0, "TEMPORARY": 1, "UNKNOWN": 1,
+    }  # fmt: skip
+    assert circumstances(warehouse, "SEX", "M") == every
+
+
+def test_to_be_determined_measures_are_catalogued_but_never_computed(warehouse):
+    catalogued = warehouse.execute(
+        "select count(*) from dim_measures where method = 'TO_BE_DETERMINED'"
+    ).fetchone()[0]
+    computed = warehouse.execute(
+        "select count(*) from measure_monthly m join dim_measures d using (measure_code) "
+        "where d.method = 'TO_BE_DETERMINED'"
+    ).fetchone()[0]
+    assert catalogued == 14 and computed == 0
+    codes = {
+        r[0]
+        for r in warehouse.execute("select distinct measure_code from measure_monthly").fetchall()
+    }
+    assert {"SL004", "SL007", "SL028", "SL040", "SL001", "EM_SL01"} <= codes

@@ -23,7 +23,11 @@ def test_april_to_june_2021_never_reaches_publication(fixture_run, warehouse):
     national = read_csv(folder / "national_monthly.csv")
     regional = read_csv(folder / "regional_quarterly.csv")
     unification = [r for r in national if r["period"] in ("2021-04", "2021-05")]
-    assert len(unification) == 6  # 3 measures x 2 months
+    published_measures = warehouse.execute(
+        "select count(*) from dim_measures where is_published"
+    ).fetchone()[0]
+    assert published_measures == 33
+    assert len(unification) == 2 * published_measures
     for row in unification + [r for r in regional if r["period"] == "2021 Q2"]:
         assert (row["numerator"], row["denominator"], row["performance_pct"]) == ("[x]",) * 3
         assert row["status"] == "suppressed" and "Unification" in row["notes"]
@@ -121,3 +125,26 @@ def test_cli_rejects_malformed_months(args):
     with pytest.raises(SystemExit) as caught:
         main(args)
     assert caught.value.code == 2
+
+
+def test_a_redelivery_revises_the_figures_on_the_next_run(landing_copy, tmp_path):
+    settings = Settings.from_env(landing_copy, tmp_path / "data")
+    first = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    assert first.ok
+
+    def sl004_april_london():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            return con.execute(
+                "select numerator, denominator from measure_monthly where measure_code = 'SL004' "
+                "and geography_code = 'N07' and month = '2021-04-01'"
+            ).fetchone()
+
+    assert sl004_april_london() == (1, 1)
+    # April's contacts are re-delivered without E7's appointment: SL004 for April drops to 0/1.
+    original = (landing_copy / "contacts" / "contacts_2021-04.csv").read_text().splitlines()
+    revised = [line for line in original if not line.startswith("C11,")]
+    (landing_copy / "contacts" / "contacts_2021-04_r2.csv").write_text("\n".join(revised) + "\n")
+
+    second = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    assert second.ok and second.loaded == [("contacts", "2021-04")]
+    assert sl004_april_london() == (0, 1)
