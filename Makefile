@@ -12,7 +12,7 @@ export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
 export DAGSTER_HOME ?= $(DATA)/dagster_home
 
-.PHONY: setup run test ui demo-data dagster-home lint format benchmark clean
+.PHONY: setup run test ui docs demo-data dagster-home lint format benchmark clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -55,3 +55,7 @@ benchmark: setup
 
 clean:
 	rm -rf "$(DATA)" dbt_project/target dbt_project/logs
+
+docs: setup
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . && \
+		../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
