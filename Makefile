@@ -42,7 +42,7 @@ test: setup
 	$(BIN)/pytest
 
 ui: setup dagster-home
-	$(BIN)/dagster dev -m orchestration.definitions --host 127.0.0.1 --port 3000
+	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
