@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.atomic import write_parquet
 from orchestration.landing import LandingFile, latest_delivery
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS, Extract, pandera_schema
@@ -160,13 +160,6 @@ def typed_table(frame: pd.DataFrame, extract: Extract, delivery: LandingFile) ->
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _write_atomic_parquet(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-
-
 def load_partition(settings: Settings, extract_name: str, month: str) -> LoadReport:
     """Validate the month's delivery of an extract and write its raw and quarantine Parquet."""
     extract = EXTRACTS[extract_name]
@@ -189,10 +182,10 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
     set_aside.insert(3, "_month", month)
 
     out = raw_path(settings, extract_name, month)
-    _write_atomic_parquet(table, out)
+    write_parquet(table, out)
     quarantine = quarantine_path(settings, extract_name, month)
     if len(set_aside):
-        _write_atomic_parquet(pa.Table.from_pandas(set_aside, preserve_index=False), quarantine)
+        write_parquet(pa.Table.from_pandas(set_aside, preserve_index=False), quarantine)
     elif quarantine.exists():
         quarantine.unlink()
 
@@ -212,9 +205,7 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
     )
     ledger = asdict(report)
     ledger["set_aside_by_reason"] = json.dumps(report.set_aside_by_reason, sort_keys=True)
-    _write_atomic_parquet(
-        pa.Table.from_pylist([ledger]), manifest_path(settings, extract_name, month)
-    )
+    write_parquet(pa.Table.from_pylist([ledger]), manifest_path(settings, extract_name, month))
     return report
 
 
