@@ -1,7 +1,7 @@
 -- Every case-level measure in one shape: one row per case per measure, with the cohort month,
 -- the date its measurement window closes and whether it counts in the numerator.
 {% set case_models = [
-    'int_sl004_cases', 'int_sl005_cases', 'int_sl006_cases', 'int_sl007_cases',
+    'int_initial_appointment_cases', 'int_sl006_cases', 'int_sl007_cases',
     'int_sl010_cases', 'int_sl011_cases', 'int_sl012_cases', 'int_sl013_cases',
     'int_sl014_cases', 'int_checkpoint_cases', 'int_sl022_cases', 'int_sl027_cases',
     'int_sl028_cases', 'int_sl029_cases', 'int_sl033_cases', 'int_sl040_cases',

@@ -3,13 +3,7 @@
 -- (so supervised over the whole month). The person's region is that of their latest-starting
 -- such event. In the numerator when at least one in-person contact (OFFICE or HOME_VISIT) for
 -- the person is dated in the month.
-with months as (
-    select unnest(generate_series(first_month, last_month, interval 1 month))::date as month
-    from {{ ref('int_extract_coverage') }}
-    where extract = 'events'
-),
-
-supervised as (
+with supervised as (
     select
         e.crn,
         e.region_code,
@@ -17,7 +11,7 @@ supervised as (
         e.event_id,
         m.month
     from {{ ref('stg_events') }} as e
-    inner join months as m
+    inner join {{ ref('int_cohort_months') }} as m
         on e.start_date < m.month
         and (e.termination_date is null or e.termination_date >= last_day(m.month))
 ),
@@ -32,8 +26,7 @@ people as (
 
 seen_in_person as (
     select distinct crn, date_trunc('month', contact_date)::date as month
-    from {{ ref('stg_contacts') }}
-    where mode in ('OFFICE', 'HOME_VISIT')
+    from {{ ref('int_in_person_contacts') }}
 )
 
 select

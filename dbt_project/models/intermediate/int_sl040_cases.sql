@@ -3,16 +3,10 @@
 -- latest-starting active event. In the numerator when sex, ethnicity, disability, religion and
 -- sexual orientation are all recorded (not null and not UNKNOWN). A person missing from the
 -- month's persons file counts as not recorded.
-with months as (
-    select unnest(generate_series(first_month, last_month, interval 1 month))::date as month
-    from {{ ref('int_extract_coverage') }}
-    where extract = 'events'
-),
-
-active as (
+with active as (
     select e.crn, e.region_code, e.start_date, e.event_id, m.month
     from {{ ref('stg_events') }} as e
-    inner join months as m
+    inner join {{ ref('int_cohort_months') }} as m
         on e.start_date <= last_day(m.month)
         and (e.termination_date is null or e.termination_date >= m.month)
 ),

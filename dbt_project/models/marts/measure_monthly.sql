@@ -14,15 +14,8 @@ measure_coverage as (
     select * from {{ ref('int_measure_coverage') }}
 ),
 
-coverage as (
-    select * from {{ ref('int_extract_coverage') }}
-),
-
 cohort_months as (
-    -- Cohorts are measured for the months whose snapshot of events has been loaded.
-    select unnest(generate_series(first_month, last_month, interval 1 month))::date as month
-    from coverage
-    where extract = 'events'
+    select * from {{ ref('int_cohort_months') }}
 ),
 
 computed_measures as (

@@ -4,39 +4,35 @@
 -- MET / NEAR_MISS / MISSED for the measure's polarity (macro attainment_status); null where
 -- there is no target or no cases.
 with monthly as (
-    select m.*, c.polarity
+    select m.*, c.polarity, {{ performance_year('m.month') }} as performance_year
     from {{ ref('measure_monthly') }} as m
     inner join {{ ref('measure_catalogue') }} as c using (measure_code)
     where m.month >= c.valid_from
 ),
 
+monthly_periods as (
+    -- each month once in its performance year and once in its calendar quarter (calendar
+    -- quarters never straddle two performance years)
+    select *, 'PERFORMANCE_YEAR' as period_type, performance_year as period from monthly
+    union all
+    select
+        *,
+        'QUARTER' as period_type,
+        strftime(month, '%Y') || ' Q' || quarter(month)::varchar as period
+    from monthly
+),
+
 periods as (
     select
         measure_code, polarity, geography_level, geography_code, geography_name,
-        'PERFORMANCE_YEAR' as period_type,
-        {{ performance_year('month') }} as period,
-        {{ performance_year('month') }} as performance_year,
+        period_type, period, performance_year,
         min(month) as first_month,
         max(month) as last_month,
         count(*) as months,
         sum(numerator) as numerator,
         sum(denominator) as denominator,
         bool_or(provisional) as provisional
-    from monthly
-    group by all
-    union all
-    select
-        measure_code, polarity, geography_level, geography_code, geography_name,
-        'QUARTER' as period_type,
-        strftime(date_trunc('quarter', month), '%Y') || ' Q' || quarter(month)::varchar as period,
-        {{ performance_year('month') }} as performance_year,
-        min(month) as first_month,
-        max(month) as last_month,
-        count(*) as months,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        bool_or(provisional) as provisional
-    from monthly
+    from monthly_periods
     group by all
 ),
 
