@@ -6,12 +6,16 @@
   for the newest month and by the sensor for a month whose extract was re-delivered.
 """
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import dagster as dg
 
 from orchestration.ingest import needs_load, previous_load
-from orchestration.landing import delivered_months
+from orchestration.landing import delivered_months, latest_delivery
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import PipelineResource
+from orchestration.settings import TIMEZONE
 from schemas.contracts import MONTHLY_EXTRACTS
 
 INGEST = dg.AssetSelection.groups("ingest")
@@ -35,13 +39,16 @@ nightly_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=nightly_job, cron_schedule="0 2 * * *", execution_timezone="Europe/London")
+def newest_complete_month(when: datetime) -> str:
+    """The month before `when` in Europe/London: the newest month whose extracts can exist."""
+    local = when.astimezone(ZoneInfo(TIMEZONE))
+    return (local.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+@dg.schedule(job=nightly_job, cron_schedule="0 2 * * *", execution_timezone=TIMEZONE)
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
     """Every night, reload the newest complete month and refresh everything downstream."""
-    newest = monthly_partitions.get_last_partition_key(
-        current_time=context.scheduled_execution_time
-    )
-    return dg.RunRequest(partition_key=newest)
+    return dg.RunRequest(partition_key=newest_complete_month(context.scheduled_execution_time))
 
 
 @dg.sensor(job=nightly_job, minimum_interval_seconds=300)
@@ -56,10 +63,13 @@ def redelivery_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineRes
             if previous_load(settings, e, month) is not None and needs_load(settings, e, month)
         ]
         if changed:
+            files = sorted(
+                latest_delivery(settings.landing_dir, e, month).path.name for e in changed
+            )
             yield dg.RunRequest(
                 partition_key=month,
-                run_key=f"redelivery:{month}:{','.join(changed)}:{context.cursor or ''}",
-                tags={"probation/redelivered": ",".join(changed)},
+                run_key=f"redelivery:{month}:{','.join(files)}",  # once per delivered file
+                tags={"probation/redelivered": ",".join(files)},
             )
 
 
