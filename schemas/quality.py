@@ -134,20 +134,23 @@ def count_deviation(rows: pd.Series, median: pd.Series) -> pd.Series:
     """Standardised deviation of a count from its trailing median on the square-root scale:
     2 * (sqrt(rows) - sqrt(median)) is about standard normal for a Poisson count, also for small
     counts where (rows - median) / sqrt(median) is badly skewed."""
-    return 2 * (np.sqrt(rows.astype(float)) - np.sqrt(median.astype(float)))
+    return 2 * (np.sqrt(rows.astype(float).clip(lower=0)) - np.sqrt(median.astype(float)))
 
 
 def _dispersion(frame: pd.DataFrame, thresholds: dict) -> pd.Series:
     """Overdispersion of each extract's counts, by month: the variance of count_deviation over
     every region in the previous `dispersion_months` months (a robust median estimate, at least
-    1). Counts of clustered records (e.g. unpaid work sessions, many per requirement) vary
-    more than Poisson counts; pooling the 12 regions keeps the estimate stable."""
+    1), or null while fewer than `dispersion_min_points` deviations are known. Counts of
+    clustered records (e.g. unpaid work sessions, many per requirement) vary more than Poisson
+    counts; pooling the regions keeps the estimate stable, and only earlier months are used, so
+    a defect in every region at once cannot hide itself."""
     window = int(thresholds[ROW_COUNT]["dispersion_months"])
+    minimum = int(thresholds[ROW_COUNT]["dispersion_min_points"])
     usable = (frame["history_months"] >= thresholds["history"]["min_months"]) & (
         frame["rows_loaded"] > 0
     )
     squared = count_deviation(frame["rows_loaded"], frame["median_rows"]).pow(2).where(usable)
-    phi = pd.Series(1.0, index=frame.index)
+    phi = pd.Series(np.nan, index=frame.index)
     for _, rows in frame.groupby("extract", sort=False):
         months = sorted(rows["month"].unique())
         values = squared[rows.index]
@@ -155,7 +158,7 @@ def _dispersion(frame: pd.DataFrame, thresholds: dict) -> pd.Series:
         for i, month in enumerate(months):
             earlier = [by_month[m] for m in months[max(0, i - window) : i]]
             pooled = np.concatenate(earlier) if earlier else np.array([])
-            if pooled.size:
+            if pooled.size >= max(minimum, 1):
                 estimate = float(np.median(pooled)) / CHI2_1_MEDIAN
                 phi[rows.index[rows["month"] == month]] = max(1.0, estimate)
     return phi
@@ -361,7 +364,7 @@ def profile_schema(thresholds: dict) -> pa.DataFrameSchema:
             "median_in_person_share": SHARE,
             "prev_in_person_share": SHARE,
             "history_rows": MEDIAN,
-            "dispersion": pa.Column(float, pa.Check.ge(1), coerce=True),
+            "dispersion": pa.Column(float, pa.Check.ge(1), nullable=True, coerce=True),
         },
         checks=[
             pa.Check(_passes(test, thresholds), name=rule, error=rule)
