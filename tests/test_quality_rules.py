@@ -228,6 +228,7 @@ def test_failure_cases_carry_the_figures():
     assert "40 of 1,000 rows delivered (4.0%)" in flag["detail"]
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_a_malformed_profile_is_an_error_not_a_flag():
     frame = profiles([10, 10, 10, 10])
     frame.loc[2, "rows_loaded"] = -1
@@ -299,8 +300,9 @@ def test_reviews_file_is_read_and_applied(tmp_path):
     )
     reviewed = apply_reviews(flags_for(frame), reviews).set_index("flag_id")
     assert reviewed.loc["row_count:contacts:N07:2023-06", "status"] == "OK"
-    assert "published by A Stat on 2023-07-10: Checked with the region" in (
-        reviewed.loc["row_count:contacts:N07:2023-06", "reason"]
+    assert (
+        "published by A Stat on 2023-07-10: Checked with the region"
+        in (reviewed.loc["row_count:contacts:N07:2023-06", "reason"])
     )
     assert reviewed.loc["duplicate_keys:contacts:N03:2023-06", "status"] == "SUPPRESS"
     assert reviewed.loc["null_required:contacts:N50:2023-06", "status"] == "WARN"
