@@ -60,13 +60,22 @@ def flags_path(settings: Settings) -> Path:
     return settings.data_dir / "quality" / "flags.parquet"
 
 
-def read_profiles(settings: Settings, extract: str | None = None) -> pd.DataFrame:
-    """Every profile on disk (of one extract, or all), one row per extract, region, month."""
+def read_profiles(
+    settings: Settings,
+    extract: str | None = None,
+    first: str | None = None,
+    last: str | None = None,
+) -> pd.DataFrame:
+    """The profiles on disk (of one extract, or all; of months first..last inclusive, or all),
+    one row per extract, region and month."""
     folder = profiles_dir(settings)
     files = sorted(
         str(p)
         for p in (folder.iterdir() if folder.is_dir() else [])
-        if (m := PROFILE_FILE.match(p.name)) and (extract is None or m["extract"] == extract)
+        if (m := PROFILE_FILE.match(p.name))
+        and (extract is None or m["extract"] == extract)
+        and (first is None or m["month"] >= first)
+        and (last is None or m["month"] <= last)
     )
     if not files:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in PROFILE_COLUMNS})
@@ -98,8 +107,7 @@ def partition_checks(
     """Each rule's verdict on the extract-month just loaded, against the earlier months'
     profiles on disk (months loaded later than this one are not history)."""
     thresholds = thresholds or rules.load_thresholds()
-    profiles = read_profiles(settings, extract)
-    profiles = profiles[profiles["month"] <= month]
+    profiles = read_profiles(settings, extract, first=_history_start(month, thresholds), last=month)
     enriched = rules.enrich_profiles(profiles, thresholds)
     current = enriched[enriched["month"] == month].reset_index(drop=True)
     failed = rules.failing_rows(rules.profile_schema(thresholds), current) if len(current) else {}
@@ -133,6 +141,13 @@ def partition_checks(
             )
         )
     return outcomes
+
+
+def _history_start(month: str, thresholds: dict) -> str:
+    """The first month whose profile can matter to `month`'s verdict: the dispersion window
+    before it, and the trailing-median window before each of those months."""
+    back = int(thresholds["history"]["months"]) + int(thresholds["row_count"]["dispersion_months"])
+    return (pd.Period(month, "M") - back).strftime("%Y-%m")
 
 
 def _figures(rule: str, current: pd.DataFrame) -> dict[str, float | int | None]:

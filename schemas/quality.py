@@ -8,10 +8,11 @@ Rules run over two frames:
 - measure series (one row per measure, geography and month from `measure_monthly`), enriched
   by `enrich_measures` the same way.
 
-Each rule is a pandera DataFrame-level check whose failing rows are the flags: `run_rules`
-validates lazily and turns pandera's failure cases (row index and check) into flag rows
-(subject_type EXTRACT or MEASURE, subject, geography_code, month, rule, detail with the figures
-found). Rules (`RULES` describes each):
+Each rule is a pandera DataFrame-level check whose failing rows are the flags:
+`failing_rows` validates lazily and reads pandera's failure cases (check and row index), and
+`extract_flags` / `measure_flags` turn them into flag rows (flag_id, subject_type EXTRACT or
+MEASURE, subject, geography_code, month, rule, detail with the figures found). Rules (`RULES`
+describes each):
 
 - row_count (profile): rows loaded differ from the trailing median by more than a share AND
   more than the noise expected at that size;
@@ -152,15 +153,18 @@ def _dispersion(frame: pd.DataFrame, thresholds: dict) -> pd.Series:
     squared = count_deviation(frame["rows_loaded"], frame["median_rows"]).pow(2).where(usable)
     phi = pd.Series(np.nan, index=frame.index)
     for _, rows in frame.groupby("extract", sort=False):
-        months = sorted(rows["month"].unique())
-        values = squared[rows.index]
-        by_month = {m: values[rows["month"] == m].dropna().to_numpy() for m in months}
+        by_month = {
+            month: values.dropna().to_numpy()
+            for month, values in squared[rows.index].groupby(rows["month"], sort=True)
+        }
+        months = list(by_month)
+        estimates = {}
         for i, month in enumerate(months):
             earlier = [by_month[m] for m in months[max(0, i - window) : i]]
             pooled = np.concatenate(earlier) if earlier else np.array([])
             if pooled.size >= max(minimum, 1):
-                estimate = float(np.median(pooled)) / CHI2_1_MEDIAN
-                phi[rows.index[rows["month"] == month]] = max(1.0, estimate)
+                estimates[month] = max(1.0, float(np.median(pooled)) / CHI2_1_MEDIAN)
+        phi[rows.index] = rows["month"].map(estimates).astype(float).to_numpy()
     return phi
 
 
