@@ -12,7 +12,7 @@ export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
 export DAGSTER_HOME ?= $(DATA)/dagster_home
 
-.PHONY: setup run test ui docs demo-data dagster-home lint format benchmark clean
+.PHONY: setup run test ui docs demo-data dagster-home lint format benchmark quality-benchmark clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -52,6 +52,9 @@ format: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/benchmark.py
+
+quality-benchmark: setup
+	$(BIN)/python benchmarks/quality_recall.py
 
 clean:
 	rm -rf "$(DATA)" dbt_project/target dbt_project/logs

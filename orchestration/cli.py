@@ -1,4 +1,4 @@
-"""The `probation-pipeline` command: demo data, pipeline runs and the business-day seed.
+"""The `probation-pipeline` command: demo data, pipeline runs, quality flags, business-day seed.
 
 Every command prints one clear line when it fails (no traceback) and exits non-zero:
 2 for a usage error, 1 for a failed run. `--landing` and `--data-dir` default to the
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+FLAG_STATUSES = ("WARN", "SUPPRESS", "OK")
 
 
 class UsageError(Exception):
@@ -62,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--edition", type=_month, help="edition to build (default: newest month)")
     run.add_argument("--force", action="store_true", help="reload months already loaded")
     run.add_argument("--verbose", action="store_true", help="show Dagster's run log")
+
+    flags = sub.add_parser("flags", help="list the data-quality flags and their review state")
+    flags.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
+    flags.add_argument(
+        "--status",
+        type=str.upper,
+        choices=FLAG_STATUSES,
+        help="only flags with this status (WARN: not yet reviewed)",
+    )
+    flags.add_argument("--unreviewed", action="store_true", help="only flags awaiting a decision")
 
     sub.add_parser("calendar-seed", help="regenerate the business-day calendar dbt seed")
     return parser
@@ -159,6 +170,64 @@ def _instance():
     return dg.DagsterInstance.ephemeral()
 
 
+def _flags(args: argparse.Namespace) -> int:
+    """Print every flag the last run raised (from `<data>/quality/flags.parquet`, never the
+    warehouse), with its review state as the reviews file says now. A decision recorded since
+    the last run is marked `*`: period_quality takes it at the next run."""
+    from orchestration.quality import apply_reviews, read_flags, read_reviews, review_label
+    from orchestration.settings import Settings
+    from schemas.quality import FLAG_COLUMNS, ReviewFileError
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    try:
+        last_run = read_flags(settings)
+        reviews = read_reviews(settings.reviews_path)
+    except (FileNotFoundError, ReviewFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    flags = apply_reviews(last_run[list(FLAG_COLUMNS)], reviews)
+    applied = dict(zip(last_run["flag_id"], last_run["decision"].fillna(""), strict=True))
+    flags["pending"] = [
+        applied.get(f, "") != (d or "")
+        for f, d in zip(flags["flag_id"], flags["decision"], strict=True)
+    ]
+    if args.unreviewed:
+        flags = flags[flags["status"] == "WARN"]
+    if args.status:
+        flags = flags[flags["status"] == args.status]
+    flags = flags.sort_values(["month", "subject", "geography_code", "rule"])
+    columns = ("flag_id", "rule", "subject", "geography", "month", "status", "review", "detail")
+    rows = [
+        (
+            r.flag_id,
+            r.rule,
+            r.subject,
+            r.geography_code,
+            f"{r.month:%Y-%m}",
+            r.status,
+            review_label(r.decision, r.reviewer, r.reviewed_on) + (" *" if r.pending else ""),
+            r.detail,
+        )
+        for r in flags.itertuples()
+    ]
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns[:-1])]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, [*widths, 0], strict=True)))
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, [*widths, 0], strict=True)).rstrip())
+    counts = flags["status"].value_counts()
+    print(
+        f"{len(flags)} flag(s): {counts.get('WARN', 0)} unreviewed, "
+        f"{counts.get('SUPPRESS', 0)} suppressed, {counts.get('OK', 0)} published. "
+        f"Reviews file: {settings.reviews_path}"
+        + (
+            " (* = decided since the last run; applies at the next run)"
+            if flags["pending"].any()
+            else ""
+        )
+    )
+    return 0
+
+
 def _calendar_seed(_: argparse.Namespace) -> int:
     from orchestration.business_calendar import write_seed
 
@@ -166,7 +235,12 @@ def _calendar_seed(_: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo-data": _demo_data, "run": _run, "calendar-seed": _calendar_seed}
+COMMANDS = {
+    "demo-data": _demo_data,
+    "run": _run,
+    "flags": _flags,
+    "calendar-seed": _calendar_seed,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,10 @@
 """Loading one extract-month: read the landing file, check its contract, write raw Parquet.
 
-`load_partition` is what each monthly ingest asset runs. It never modifies the landing file, and
-it writes its outputs atomically (temporary file, then rename), so a failure leaves the
-previous load of that month, and every other month, as it was. Re-running it on the same file
-gives the same Parquet (idempotent).
+`load_partition` is what each monthly ingest asset runs. Besides the raw Parquet and the
+quarantine it writes the month's quality profile (orchestration/profiling.py) from every
+delivered row. It never modifies the landing file, and it writes its outputs atomically
+(temporary file, then rename), so a failure leaves the previous load of that month, and every
+other month, as it was. Re-running it on the same file gives the same Parquet (idempotent).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 
 from orchestration.atomic import write_parquet
 from orchestration.landing import LandingFile, latest_delivery
+from orchestration.profiling import profile_partition, profile_table
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS, Extract, pandera_schema
 from schemas.row_rules import set_aside_reasons
@@ -65,6 +67,11 @@ def raw_path(settings: Settings, extract: str, month: str) -> Path:
 
 def quarantine_path(settings: Settings, extract: str, month: str) -> Path:
     return settings.quarantine_dir / extract / f"{extract}_{month}.parquet"
+
+
+def profile_path(settings: Settings, extract: str, month: str) -> Path:
+    """The quality profile of an extract-month: one row per region (orchestration/profiling)."""
+    return settings.raw_dir / "profiles" / f"{extract}_{month}.parquet"
 
 
 def manifest_path(settings: Settings, extract: str, month: str) -> Path:
@@ -161,7 +168,11 @@ def typed_table(frame: pd.DataFrame, extract: Extract, delivery: LandingFile) ->
 
 
 def load_partition(settings: Settings, extract_name: str, month: str) -> LoadReport:
-    """Validate the month's delivery of an extract and write its raw and quarantine Parquet."""
+    """Validate the month's delivery of an extract; write its raw, quarantine and profile Parquet.
+
+    The profile (one row per region, see orchestration/profiling.py) is written before the
+    ledger row, so a ledger row always has the profile of the same delivery beside it.
+    """
     extract = EXTRACTS[extract_name]
     delivery = latest_delivery(settings.landing_dir, extract_name, month)
     if delivery is None:
@@ -188,6 +199,8 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
         write_parquet(pa.Table.from_pandas(set_aside, preserve_index=False), quarantine)
     elif quarantine.exists():
         quarantine.unlink()
+    profile = profile_partition(frame, reasons, extract, month)
+    write_parquet(profile_table(profile), profile_path(settings, extract_name, month))
 
     by_reason = reasons[~kept].value_counts().sort_index()
     report = LoadReport(
@@ -217,7 +230,8 @@ def previous_load(settings: Settings, extract_name: str, month: str) -> dict | N
 
 def needs_load(settings: Settings, extract_name: str, month: str) -> bool:
     """True when the month has a delivery that is not the one its raw Parquet was loaded from
-    (never loaded, or re-delivered as a higher revision since)."""
+    (never loaded, or re-delivered as a higher revision since), or its quality profile is
+    missing (a month loaded before profiles existed is loaded again once)."""
     delivery = latest_delivery(settings.landing_dir, extract_name, month)
     if delivery is None:
         return False
@@ -225,5 +239,6 @@ def needs_load(settings: Settings, extract_name: str, month: str) -> bool:
     return (
         previous is None
         or not raw_path(settings, extract_name, month).exists()
+        or not profile_path(settings, extract_name, month).exists()
         or previous["source_file"] != str(delivery.path)
     )

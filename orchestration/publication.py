@@ -114,6 +114,13 @@ def _cells(frame: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(NATIONAL_MONTHLY.columns))
 
 
+def measure_quality(quality: pd.DataFrame) -> pd.DataFrame:
+    """The MEASURE rows of period_quality (it also holds one row per extract)."""
+    if "subject_type" not in quality.columns:
+        return quality.copy()
+    return quality[quality["subject_type"].eq("MEASURE")].copy()
+
+
 def worst_status(statuses: pd.Series) -> str:
     return max(statuses, key=lambda s: SEVERITY[s]) if len(statuses) else "OK"
 
@@ -134,9 +141,9 @@ def national_monthly(
     rows["period"] = rows["month"].dt.strftime("%Y-%m")
     rows["period_start"] = rows["month"]
     rows = rows.merge(
-        quality.rename(columns={"subject": "measure_code", "status": "quality_status"})[
-            ["measure_code", "geography_code", "month", "quality_status", "reasons"]
-        ],
+        measure_quality(quality).rename(
+            columns={"subject": "measure_code", "status": "quality_status"}
+        )[["measure_code", "geography_code", "month", "quality_status", "reasons"]],
         on=["measure_code", "geography_code", "month"],
         how="left",
     )
@@ -162,7 +169,7 @@ def regional_quarterly(
         & quarterly["measure_code"].isin(published)
         & quarterly["quarter_start"].isin(starts)
     ].copy()
-    q = quality.copy()
+    q = measure_quality(quality)
     q["quarter_start"] = q["month"].dt.to_period("Q").dt.start_time
     by_quarter = (
         q.groupby(["subject", "geography_code", "quarter_start"])

@@ -8,6 +8,7 @@ from orchestration.defs.publication import (
     publication_respects_quality_gate,
     publication_tables,
 )
+from orchestration.defs.quality import quality_flags
 from orchestration.defs.snapshot import analyst_snapshot
 from orchestration.defs.warehouse import warehouse_models
 
@@ -19,6 +20,7 @@ def assets() -> dg.Definitions:
             *ingest_assets,
             load_ledger,
             warehouse_models,
+            quality_flags,
             publication_tables,
             edition_files,
             analyst_snapshot,

@@ -1,5 +1,11 @@
 """Publication assets: the candidate tables of an edition, the blocking quality gate on them,
-and the edition's files, written only when the gate passes."""
+and the edition's files, written only when the gate passes.
+
+The gate re-reads `period_quality` from the warehouse itself, so it holds whatever produced the
+candidate tables (a full run, or a backfill that selects only the publication assets). An
+unreviewed WARN in the edition's window fails it, naming the flags. `edition_files` runs the same
+gate again before writing anything, so even a selection without the check cannot publish a
+suppressed or unreviewed cell."""
 
 import json
 import os
@@ -11,7 +17,12 @@ import duckdb
 import pandas as pd
 
 from orchestration.defs.warehouse import WAREHOUSE_POOL
-from orchestration.gate import gate_violations
+from orchestration.gate import (
+    gate_violations,
+    unreviewed_flag_ids,
+    warning_violations,
+    window_warnings,
+)
 from orchestration.publication import edition_window, national_monthly, regional_quarterly
 from orchestration.resources import PipelineResource
 from orchestration.settings import Settings
@@ -87,11 +98,25 @@ def _staged_edition(settings: Settings, config: EditionConfig) -> str:
     return newest.strftime("%Y-%m")
 
 
+def run_gate(settings: Settings, edition: str) -> tuple[list[str], list[str]]:
+    """The gate on the staged candidate tables of an edition, against period_quality re-read
+    from the warehouse: (problems as sentences, unreviewed flag ids in the window)."""
+    marts = read_marts(settings, ["period_quality", "dim_measures"])
+    quality, catalogue = marts["period_quality"], marts["dim_measures"]
+    folder = staging_dir(settings, edition)
+    tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in PUBLISHED_TABLES}
+    window = edition_window(edition)
+    problems = warning_violations(window, quality, catalogue, settings.reviews_path)
+    problems += gate_violations(tables, quality)
+    return problems, unreviewed_flag_ids(window_warnings(window, quality, catalogue))
+
+
 @dg.asset_check(
     asset=publication_tables,
     blocking=True,
     description=(
-        "Blocking: every cell in a period period_quality marks SUPPRESS publishes [x], and every "
+        "Blocking: no published cell in the edition's window is WARN (an unreviewed quality "
+        "flag), every cell in a period period_quality marks SUPPRESS publishes [x], and every "
         "cell has a quality status. Re-reads period_quality from the warehouse."
     ),
 )
@@ -100,15 +125,18 @@ def publication_respects_quality_gate(
 ) -> dg.AssetCheckResult:
     settings = pipeline.settings()
     edition = _staged_edition(settings, config)
-    quality = read_marts(settings, ["period_quality"])["period_quality"]
-    folder = staging_dir(settings, edition)
-    tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in PUBLISHED_TABLES}
-    problems = gate_violations(tables, quality)
+    problems, unreviewed = run_gate(settings, edition)
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(problems[:10]) or "Every suppressed period is masked.",
-        metadata={"edition": edition, "violations": len(problems)},
+        description="; ".join(problems[:10])
+        or "No unreviewed quality flag in the window; every suppressed period is masked.",
+        metadata={
+            "edition": edition,
+            "violations": len(problems),
+            "unreviewed_flags": dg.MetadataValue.json(unreviewed),
+            "reviews_file": dg.MetadataValue.path(str(settings.reviews_path)),
+        },
     )
 
 
@@ -126,6 +154,12 @@ def edition_files(
 ) -> dg.MaterializeResult:
     settings = pipeline.settings()
     edition = _staged_edition(settings, config)
+    problems, _ = run_gate(settings, edition)
+    if problems:  # the blocking check stops a normal run first; this holds any other selection
+        raise dg.Failure(
+            description=f"edition {edition} not written: " + "; ".join(problems[:3]),
+            allow_retries=False,
+        )
     source = staging_dir(settings, edition)
     target = settings.editions_dir / edition
     building = target.with_name(f".{edition}.building")

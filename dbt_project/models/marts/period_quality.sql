@@ -1,56 +1,131 @@
--- Quality status of every published subject (measure), geography and month: OK, CAVEAT, WARN or
--- SUPPRESS, with the reasons. Publication reads this table to mask suppressed cells with [x] and
--- to note caveats. Sources: the known-period seed (DESIGN §6). Where several rules touch a cell
--- the strictest status wins (SUPPRESS > WARN > CAVEAT > OK) and every reason is kept.
-with cells as (
-    select distinct measure_code as subject, geography_code, month
+-- Quality status of every measure and every extract, by geography and month: OK, CAVEAT, WARN
+-- or SUPPRESS, with every reason. Publication reads this table to mask suppressed cells with [x]
+-- and to note caveats; the publication gate blocks an edition with a WARN cell in its window.
+--
+-- Sources (DESIGN §6):
+-- - the known-period seed (known_quality_periods), for measures and extracts alike;
+-- - flags from the data (source quality.flags, written by the quality_flags asset): an
+--   unreviewed flag is WARN, a reviewed one SUPPRESS (decision suppress) or OK (decision
+--   publish, the reviewer's reason kept).
+-- Where a flag applies:
+-- - an EXTRACT flag (extract, region, month) to that extract's row for the region and for
+--   England and Wales; a flag on an extract profiled only nationally (persons) to every region;
+-- - a MEASURE cell takes the flags of every extract it reads (catalogue source_extracts) in
+--   its geography and month, and its own measure_jump flags; England and Wales takes the flags
+--   of its regions.
+-- Where several apply, the strictest status wins (SUPPRESS > WARN > CAVEAT > OK).
+{% set national = var("national_code") %}
+
+with measure_cells as (
+    select distinct 'MEASURE' as subject_type, measure_code as subject, geography_code, month
     from {{ ref('measure_monthly') }}
 ),
 
-known_periods as (
-    select * from {{ ref('known_quality_periods') }}
+extract_cells as (
+    select distinct 'EXTRACT' as subject_type, l.extract as subject, g.geography_code, l.month
+    from {{ ref('stg_loads') }} as l
+    cross join {{ ref('dim_geographies') }} as g
+),
+
+cells as (
+    select * from measure_cells
+    union all
+    select * from extract_cells
 ),
 
 known_flags as (
     select
+        c.subject_type,
         c.subject,
         c.geography_code,
         c.month,
         k.status,
-        k.reason,
-        'known_period' as rule
+        'known_period: ' || k.reason as reason,
+        cast(null as varchar) as flag_id
     from cells as c
-    inner join known_periods as k
+    inner join {{ ref('known_quality_periods') }} as k
         on c.month <= k.period_end
         and last_day(c.month) >= k.period_start
 ),
 
+data_flags as (
+    select flag_id, subject_type, subject, geography_code, month, status, reason
+    from {{ source('quality', 'flags') }}
+),
+
+extract_targets as (
+    select subject, geography_code, month, status, reason, flag_id
+    from data_flags
+    where subject_type = 'EXTRACT'
+    union all
+    select subject, '{{ national }}' as geography_code, month, status, reason, flag_id
+    from data_flags
+    where subject_type = 'EXTRACT' and geography_code <> '{{ national }}'
+    union all
+    select f.subject, r.region_code as geography_code, f.month, f.status, f.reason, f.flag_id
+    from data_flags as f
+    cross join {{ ref('regions') }} as r
+    where f.subject_type = 'EXTRACT' and f.geography_code = '{{ national }}'
+),
+
+measure_targets as (
+    select s.measure_code as subject, t.geography_code, t.month, t.status, t.reason, t.flag_id
+    from extract_targets as t
+    inner join {{ ref('int_measure_sources') }} as s on s.extract = t.subject
+    union all
+    select subject, geography_code, month, status, reason, flag_id
+    from data_flags
+    where subject_type = 'MEASURE'
+    union all
+    select subject, '{{ national }}' as geography_code, month, status, reason, flag_id
+    from data_flags
+    where subject_type = 'MEASURE' and geography_code <> '{{ national }}'
+),
+
 flags as (
-    select * from known_flags
+    select distinct subject_type, subject, geography_code, month, status, reason, flag_id
+    from (
+        select * from known_flags
+        union all
+        select 'EXTRACT' as subject_type, subject, geography_code, month, status, reason, flag_id
+        from extract_targets
+        union all
+        select 'MEASURE' as subject_type, subject, geography_code, month, status, reason, flag_id
+        from measure_targets
+    )
 ),
 
 ranked as (
     select
+        subject_type,
         subject,
         geography_code,
         month,
         max(case status when 'SUPPRESS' then 4 when 'WARN' then 3 when 'CAVEAT' then 2 else 1 end)
             as severity,
-        string_agg(rule || ': ' || reason, ' | ' order by status desc, reason) as reasons
+        string_agg(reason, ' | ' order by
+            case status when 'SUPPRESS' then 4 when 'WARN' then 3 when 'CAVEAT' then 2 else 1 end
+            desc, reason) as reasons,
+        string_agg(flag_id, ', ' order by flag_id) as flag_ids,
+        string_agg(flag_id, ', ' order by flag_id) filter (where status = 'WARN')
+            as unreviewed_flag_ids
     from flags
-    group by subject, geography_code, month
+    group by subject_type, subject, geography_code, month
 )
 
 select
-    'MEASURE' as subject_type,
+    c.subject_type,
     c.subject,
     c.geography_code,
     c.month,
     case r.severity when 4 then 'SUPPRESS' when 3 then 'WARN' when 2 then 'CAVEAT' else 'OK' end
         as status,
-    coalesce(r.reasons, '') as reasons
+    coalesce(r.reasons, '') as reasons,
+    coalesce(r.flag_ids, '') as flag_ids,
+    coalesce(r.unreviewed_flag_ids, '') as unreviewed_flag_ids
 from cells as c
 left join ranked as r
-    on r.subject = c.subject
+    on r.subject_type = c.subject_type
+    and r.subject = c.subject
     and r.geography_code = c.geography_code
     and r.month = c.month

@@ -1,0 +1,300 @@
+"""Quality flags from the data (DESIGN §6): profiles and measures in, reviewed flags out.
+
+- `partition_checks`: the extract rules for one extract-month at ingest, against whatever
+  earlier months' profiles are already on disk (the ingest assets' asset checks);
+- `compute_flags`: the rules over the whole history, every profile under
+  `<data>/raw/profiles/` and `measure_monthly` from the warehouse (read only, closed at once);
+- `read_reviews` / `apply_reviews`: the statistician's reviewed decisions (CSV at
+  `Settings.reviews_path`, validated by `schemas.quality.REVIEWS_SCHEMA`) joined to the flags;
+- `write_flags`: `<data>/quality/flags.parquet`, always written (empty when nothing is
+  flagged) with the fixed `FLAGS_SCHEMA`, atomically; dbt reads it as source `quality.flags`.
+
+A flag's status is WARN until reviewed, SUPPRESS when the decision is `suppress`, and OK when
+it is `publish` (the reviewer's reason is kept in `reason`, which period_quality shows).
+The rules themselves, and their thresholds, live in `schemas/quality.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from orchestration.profiling import PROFILE_COLUMNS
+from orchestration.settings import Settings
+from schemas import quality as rules
+
+PROFILE_FILE = re.compile(r"^(?P<extract>[a-z_]+)_(?P<month>\d{4}-\d{2})\.parquet$")
+REVIEW_STATE_COLUMNS = ("status", "decision", "review_reason", "reviewer", "reviewed_on", "reason")
+FLAGS_SCHEMA = pa.schema(
+    [
+        pa.field("flag_id", pa.string()),
+        pa.field("subject_type", pa.string()),
+        pa.field("subject", pa.string()),
+        pa.field("geography_code", pa.string()),
+        pa.field("month", pa.date32()),
+        pa.field("rule", pa.string()),
+        pa.field("detail", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("decision", pa.string()),
+        pa.field("review_reason", pa.string()),
+        pa.field("reviewer", pa.string()),
+        pa.field("reviewed_on", pa.date32()),
+        pa.field("reason", pa.string()),
+    ]
+)
+
+
+def profiles_dir(settings: Settings) -> Path:
+    return settings.raw_dir / "profiles"
+
+
+def flags_path(settings: Settings) -> Path:
+    return settings.data_dir / "quality" / "flags.parquet"
+
+
+def read_profiles(
+    settings: Settings,
+    extract: str | None = None,
+    first: str | None = None,
+    last: str | None = None,
+) -> pd.DataFrame:
+    """The profiles on disk (of one extract, or all; of months first..last inclusive, or all),
+    one row per extract, region and month."""
+    folder = profiles_dir(settings)
+    files = sorted(
+        str(p)
+        for p in (folder.iterdir() if folder.is_dir() else [])
+        if (m := PROFILE_FILE.match(p.name))
+        and (extract is None or m["extract"] == extract)
+        and (first is None or m["month"] >= first)
+        and (last is None or m["month"] <= last)
+    )
+    if not files:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in PROFILE_COLUMNS})
+    table = pq.ParquetDataset(files).read() if len(files) > 1 else pq.read_table(files[0])
+    return table.to_pandas()[list(PROFILE_COLUMNS)]
+
+
+# --------------------------------------------------------------------------- at ingest
+@dataclass
+class CheckOutcome:
+    """One rule's verdict on one extract-month, for the ingest asset's asset check."""
+
+    rule: str
+    passed: bool
+    description: str
+    regions: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, float | int | None] = field(default_factory=dict)
+
+
+def rules_for(extract: str) -> tuple[str, ...]:
+    """The extract rules that apply to an extract (in_person_share: contacts only)."""
+    return tuple(r for r in rules.EXTRACT_RULES if extract in rules.RULE_APPLIES.get(r, (extract,)))
+
+
+def partition_checks(
+    settings: Settings, extract: str, month: str, thresholds: dict | None = None
+) -> list[CheckOutcome]:
+    """Each rule's verdict on the extract-month just loaded, against the earlier months'
+    profiles on disk (months loaded later than this one are not history)."""
+    thresholds = thresholds or rules.load_thresholds()
+    profiles = read_profiles(settings, extract, first=_history_start(month, thresholds), last=month)
+    enriched = rules.enrich_profiles(profiles, thresholds)
+    current = enriched[enriched["month"] == month].reset_index(drop=True)
+    failed = rules.failing_rows(rules.profile_schema(thresholds), current) if len(current) else {}
+    outcomes = []
+    for rule in rules_for(extract):
+        index = failed.get(rule, pd.Index([]))
+        rows = current.loc[index]
+        details = {r.region_code: rules.DETAILS[rule](r, thresholds) for r in rows.itertuples()}
+        history = int(current["history_months"].max()) if len(current) else 0
+        if details:
+            description = f"{len(details)} region(s) flagged for {extract} {month}: " + "; ".join(
+                f"{k}: {v}" for k, v in details.items()
+            )
+        elif rule in (rules.ROW_COUNT, rules.REGION_MISSING, rules.IN_PERSON_SHARE) and (
+            history < thresholds["history"]["min_months"]
+        ):
+            description = (
+                f"Not enough history yet ({history} earlier month(s) loaded, "
+                f"{thresholds['history']['min_months']} needed): nothing flagged."
+            )
+        else:
+            description = f"No region flagged. {rules.RULES[rule]}"
+        outcomes.append(
+            CheckOutcome(
+                rule=rule,
+                passed=not details,
+                description=description[:2000],
+                regions=sorted(details),
+                details=details,
+                figures=_figures(rule, current),
+            )
+        )
+    return outcomes
+
+
+def _history_start(month: str, thresholds: dict) -> str:
+    """The first month whose profile can matter to `month`'s verdict: the dispersion window
+    before it, and the trailing-median window before each of those months."""
+    back = int(thresholds["history"]["months"]) + int(thresholds["row_count"]["dispersion_months"])
+    return (pd.Period(month, "M") - back).strftime("%Y-%m")
+
+
+def _figures(rule: str, current: pd.DataFrame) -> dict[str, float | int | None]:
+    """Totals over the 12 regions that a rule looks at, for the check's metadata."""
+    if current.empty:
+        return {}
+    total = int(current["rows_delivered"].sum())
+    column = {
+        rules.DUPLICATE_KEYS: "duplicate_key_rows",
+        rules.NULL_REQUIRED: "null_required_rows",
+        rules.OUTSIDE_PARTITION: "outside_partition_rows",
+    }.get(rule)
+    if column:
+        return {"rows_delivered": total, column: int(current[column].sum())}
+    if rule == rules.REGION_MISSING:
+        return {"regions_without_rows": int((current["rows_loaded"] == 0).sum())}
+    if rule == rules.IN_PERSON_SHARE:
+        loaded = current["rows_loaded"]
+        share = (current["in_person_share"].fillna(0) * loaded).sum() / max(int(loaded.sum()), 1)
+        return {"contacts_loaded": int(loaded.sum()), "in_person_share": round(float(share), 4)}
+    median = current["median_rows"].sum(min_count=1)
+    return {
+        "rows_loaded": int(current["rows_loaded"].sum()),
+        "trailing_median_rows_sum": None if pd.isna(median) else round(float(median), 1),
+    }
+
+
+# --------------------------------------------------------------------------- whole history
+def read_measures(settings: Settings) -> pd.DataFrame:
+    """measure_monthly's figures from the warehouse (read only; the connection is closed at
+    once, so the next dbt step can write)."""
+    columns = ["measure_code", "geography_code", "month", "numerator", "denominator", "provisional"]
+    if not settings.warehouse_path.exists():
+        return pd.DataFrame(columns=columns)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        try:
+            return con.execute(f"select {', '.join(columns)} from measure_monthly").df()
+        except duckdb.CatalogException:
+            return pd.DataFrame(columns=columns)
+
+
+def compute_flags(settings: Settings, thresholds: dict | None = None) -> pd.DataFrame:
+    """Every flag over the whole history: extract rules on all profiles, measure_jump on
+    measure_monthly. Columns `schemas.quality.FLAG_COLUMNS`, sorted by flag_id."""
+    thresholds = thresholds or rules.load_thresholds()
+    profiles = read_profiles(settings)
+    parts = [rules.extract_flags(rules.enrich_profiles(profiles, thresholds), thresholds)]
+    measures = read_measures(settings)
+    if len(measures):
+        measures["month"] = pd.to_datetime(measures["month"])
+        parts.append(rules.measure_flags(rules.enrich_measures(measures, thresholds), thresholds))
+    flags = pd.concat([p for p in parts if len(p)] or [rules.empty_flags()], ignore_index=True)
+    return flags.sort_values("flag_id").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- reviews
+def read_reviews(path: Path) -> pd.DataFrame:
+    """The reviewed-decisions CSV (flag_id, decision, reason, reviewer, reviewed_on), checked;
+    a missing file means no reviews. Raises ReviewFileError naming file, line and rule."""
+    columns = list(rules.REVIEW_COLUMNS)
+    if not path.exists():
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise rules.ReviewFileError(f"{path}: encoding must be UTF-8 ({error.reason})") from None
+    if not text.strip():
+        raise rules.ReviewFileError(f"{path}: line 1: a header row is required")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+        )
+    except pd.errors.ParserError as error:
+        raise rules.ReviewFileError(f"{path}: not a CSV file: {error}") from None
+    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v).replace("", pd.NA)
+    return rules.validate_reviews(frame, path)
+
+
+def review_label(decision, reviewer, reviewed_on) -> str:
+    """'unreviewed', or e.g. 'publish (J Smith, 2025-04-02)'."""
+    if decision is None or pd.isna(decision):
+        return "unreviewed"
+    day = pd.Timestamp(reviewed_on).strftime("%Y-%m-%d")
+    return f"{decision} ({reviewer}, {day})"
+
+
+def apply_reviews(flags: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    """Flags with their review (decision, review_reason, reviewer, reviewed_on), effective
+    status (WARN unreviewed, SUPPRESS, OK once published) and a readable `reason`."""
+    chosen = reviews.rename(columns={"reason": "review_reason"})[
+        ["flag_id", "decision", "review_reason", "reviewer", "reviewed_on"]
+    ].astype(object)
+    out = flags.drop(columns=[c for c in REVIEW_STATE_COLUMNS if c in flags.columns])
+    out = out.merge(chosen, on="flag_id", how="left")
+    out["reviewed_on"] = pd.to_datetime(out["reviewed_on"], format="%Y-%m-%d")
+    decision = out["decision"]
+    out["status"] = "WARN"
+    out.loc[decision.eq("suppress").fillna(False).astype(bool), "status"] = "SUPPRESS"
+    out.loc[decision.eq("publish").fillna(False).astype(bool), "status"] = "OK"
+    out["reason"] = (
+        [_reason(r) for r in out.itertuples(index=False)] if len(out) else pd.Series(dtype="object")
+    )
+    for column in ("decision", "review_reason", "reviewer"):
+        out[column] = out[column].where(out[column].notna(), None)
+    return out
+
+
+def _reason(r) -> str:
+    where = f"{r.subject} {r.geography_code} {pd.Timestamp(r.month):%Y-%m}"
+    text = f"{r.rule} {where}: {r.detail}"
+    if r.status == "WARN":
+        return f"{text} [flag {r.flag_id}: not yet reviewed]"
+    verb = "suppressed" if r.status == "SUPPRESS" else "published"
+    day = pd.Timestamp(r.reviewed_on).strftime("%Y-%m-%d")
+    return f"{text} [flag {r.flag_id}: {verb} by {r.reviewer} on {day}: {r.review_reason}]"
+
+
+def write_flags(settings: Settings, flags: pd.DataFrame) -> Path:
+    """Write the reviewed flags to `<data>/quality/flags.parquet` (atomically, fixed schema,
+    even when there are none)."""
+    path = flags_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = flags.reindex(columns=FLAGS_SCHEMA.names).copy()
+    for column in ("month", "reviewed_on"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    frame = frame.astype(object).where(frame.notna(), None)
+    table = pa.Table.from_pandas(frame, schema=FLAGS_SCHEMA, preserve_index=False)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_flags(settings: Settings) -> pd.DataFrame:
+    """The flags the last run wrote (FLAGS_SCHEMA columns); FileNotFoundError before any run."""
+    path = flags_path(settings)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no quality flags yet (run the pipeline first)")
+    return pq.read_table(path).to_pandas()
+
+
+def build_flags(settings: Settings, thresholds: dict | None = None) -> pd.DataFrame:
+    """compute_flags + the reviews file, written to flags.parquet; returns the flags."""
+    flags = apply_reviews(compute_flags(settings, thresholds), read_reviews(settings.reviews_path))
+    write_flags(settings, flags)
+    return flags
