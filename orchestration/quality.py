@@ -16,6 +16,7 @@ The rules themselves, and their thresholds, live in `schemas/quality.py`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -176,28 +177,54 @@ def _figures(rule: str, current: pd.DataFrame) -> dict[str, float | int | None]:
 
 
 # --------------------------------------------------------------------------- whole history
-def read_measures(settings: Settings) -> pd.DataFrame:
-    """measure_monthly's figures from the warehouse (read only; the connection is closed at
-    once, so the next dbt step can write)."""
-    columns = ["measure_code", "geography_code", "month", "numerator", "denominator", "provisional"]
+def _warehouse_tables(settings: Settings, queries: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Read-only query results from the warehouse (an empty frame for a table not built yet);
+    the connection is closed at once, so the next dbt step can write."""
+    found = {name: pd.DataFrame() for name in queries}
     if not settings.warehouse_path.exists():
-        return pd.DataFrame(columns=columns)
+        return found
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        try:
-            return con.execute(f"select {', '.join(columns)} from measure_monthly").df()
-        except duckdb.CatalogException:
-            return pd.DataFrame(columns=columns)
+        for name, sql in queries.items():
+            with contextlib.suppress(duckdb.CatalogException):
+                found[name] = con.execute(sql).df()
+    return found
+
+
+def read_measures(settings: Settings) -> pd.DataFrame:
+    """measure_monthly's figures from the warehouse."""
+    columns = ["measure_code", "geography_code", "month", "numerator", "denominator", "provisional"]
+    frame = _warehouse_tables(settings, {"m": f"select {', '.join(columns)} from measure_monthly"})[
+        "m"
+    ]
+    return frame if len(frame) else pd.DataFrame(columns=columns)
+
+
+def known_period_months(settings: Settings, months: pd.Series) -> pd.Series:
+    """Whether each month lies in a known poor-quality period (the warehouse's copy of the seed
+    known_quality_periods: COVID, unification). Such months are judged like any other but are
+    no baseline for later months, so recovery after them is not mistaken for a jump."""
+    known = _warehouse_tables(
+        settings, {"known": "select period_start, period_end from known_quality_periods"}
+    )["known"]
+    month = pd.to_datetime(months)
+    inside = pd.Series(False, index=months.index)
+    for period in known.itertuples():
+        start, end = pd.Timestamp(period.period_start), pd.Timestamp(period.period_end)
+        inside |= (month <= end) & (month + pd.offsets.MonthEnd(0) >= start)
+    return inside
 
 
 def compute_flags(settings: Settings, thresholds: dict | None = None) -> pd.DataFrame:
     """Every flag over the whole history: extract rules on all profiles, measure_jump on
-    measure_monthly. Columns `schemas.quality.FLAG_COLUMNS`, sorted by flag_id."""
+    measure_monthly (whose baselines leave out known poor-quality periods). Columns
+    `schemas.quality.FLAG_COLUMNS`, sorted by flag_id."""
     thresholds = thresholds or rules.load_thresholds()
     profiles = read_profiles(settings)
     parts = [rules.extract_flags(rules.enrich_profiles(profiles, thresholds), thresholds)]
     measures = read_measures(settings)
     if len(measures):
         measures["month"] = pd.to_datetime(measures["month"])
+        measures["exclude_from_history"] = known_period_months(settings, measures["month"])
         parts.append(rules.measure_flags(rules.enrich_measures(measures, thresholds), thresholds))
     flags = pd.concat([p for p in parts if len(p)] or [rules.empty_flags()], ignore_index=True)
     return flags.sort_values("flag_id").reset_index(drop=True)

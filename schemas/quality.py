@@ -200,12 +200,15 @@ def _trailing_sum(values: pd.Series, groups: list[pd.Series], months: int) -> pd
 
 def enrich_measures(series: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     """Measure series (measure_code, geography_code, month, numerator, denominator and,
-    optionally, provisional) with `performance`, its trailing median over the previous months
-    of the same measure and geography (`median_performance`, from `history_months` months
-    holding `history_denominator` cases), and the previous month's value and denominator.
+    optionally, provisional and exclude_from_history) with `performance`, its trailing median
+    over the previous months of the same measure and geography (`median_performance`, from
+    `history_months` months holding `history_denominator` cases), and the previous month's value
+    and denominator.
 
     A month is not judged, nor used as history, when its denominator is below the minimum (too
-    noisy) or it is provisional (a later delivery can still complete its cases).
+    noisy) or it is provisional (a later delivery can still complete its cases). A month marked
+    `exclude_from_history` (a known poor-quality period) is still judged but is no baseline for
+    later months: recovery from such a period is no jump.
     """
     months = int(thresholds["history"]["months"])
     minimum = thresholds[MEASURE_JUMP]["min_denominator"]
@@ -215,20 +218,25 @@ def enrich_measures(series: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     if "provisional" not in frame.columns:
         frame["provisional"] = False
     frame["provisional"] = frame["provisional"].fillna(True).astype(bool)
+    if "exclude_from_history" not in frame.columns:
+        frame["exclude_from_history"] = False
+    excluded = frame["exclude_from_history"].fillna(False).astype(bool)
     keys = [frame["measure_code"], frame["geography_code"]]
     usable = (frame["denominator"] >= max(minimum, 1)) & ~frame["provisional"]
+    baseline = usable & ~excluded
     performance = (frame["numerator"] / frame["denominator"].where(usable)).astype(float)
     frame["performance"] = performance
+    history = performance.where(baseline)
     frame["history_months"] = (
-        _trailing_sum(usable.astype(float), keys, months).fillna(0).astype("int64")
+        _trailing_sum(baseline.astype(float), keys, months).fillna(0).astype("int64")
     )
     frame["history_denominator"] = _trailing_sum(
-        frame["denominator"].where(usable, 0).astype(float), keys, months
+        frame["denominator"].where(baseline, 0).astype(float), keys, months
     )
-    frame["median_performance"] = _trailing_median(performance, keys, months)
-    frame["prev_performance"] = performance.groupby(keys, sort=False).shift(1)
+    frame["median_performance"] = _trailing_median(history, keys, months)
+    frame["prev_performance"] = history.groupby(keys, sort=False).shift(1)
     frame["prev_denominator"] = (
-        frame["denominator"].where(usable).astype(float).groupby(keys, sort=False).shift(1)
+        frame["denominator"].where(baseline).astype(float).groupby(keys, sort=False).shift(1)
     )
     return frame
 

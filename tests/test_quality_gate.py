@@ -44,13 +44,20 @@ INJECTED = {  # defect -> the rule expected to flag it
     "null_spike:requirements:N58:2022-02:0.3": "null_required",
     "drop_rows:contacts:N56:2022-03:0.5": "row_count",
 }
-# Injected flags on extracts that published measures (SL004, SL005, SL014) read.
+# Every injected flag blocks: each damaged extract feeds at least one published measure. The
+# contacts drops also move SL007 (in-person contacts of everyone supervised) far enough for a
+# measure_jump flag of their own.
 BLOCKING = {
+    "null_required:measure_returns:N03:2021-09",
     "outside_partition:events:N50:2021-09",
     "row_count:contacts:N07:2021-10",
+    "duplicate_keys:upw_sessions:N52:2021-11",
     "outside_partition:accommodation_checks:N51:2021-12",
     "region_missing:events:N53:2022-01",
+    "null_required:requirements:N58:2022-02",
     "row_count:contacts:N56:2022-03",
+    "measure_jump:SL007:N07:2021-10",
+    "measure_jump:SL007:N56:2022-03",
 }
 NATIONAL = "K04000001"
 

@@ -17,7 +17,11 @@ from schemas.quality import ReviewFileError, ThresholdsError
 
 @dg.asset(
     group_name="quality",
-    deps=["measure_monthly", *(a.key for a in ingest_assets)],
+    deps=[
+        "measure_monthly",
+        "known_quality_periods",
+        *(a.key for a in ingest_assets),
+    ],
     pool=WAREHOUSE_POOL,
     kinds={"pandera", "parquet"},
     description=(

@@ -1,10 +1,19 @@
 -- SL006 initial sentence plan: one row per CO/SSO/LICENCE event with an ATTENDED contact (any
 -- mode), by the month of its first attended contact. In the numerator when a sentence plan for
--- the event is completed within 15 business days after that first attendance.
-with events as (
-    select event_id, region_code
-    from {{ ref('stg_events') }}
-    where event_type in ('CO', 'SSO', 'LICENCE')
+-- the event is completed within 15 business days after that first attendance. Events that
+-- started before the first month of contacts loaded are left out: their first attendance may
+-- lie before the data, and counting a later one as first would understate the measure.
+with contacts_from as (
+    select first_month
+    from {{ ref('int_extract_coverage') }}
+    where extract = 'contacts'
+),
+
+events as (
+    select e.event_id, e.region_code
+    from {{ ref('stg_events') }} as e
+    inner join contacts_from as c on e.start_date >= c.first_month
+    where e.event_type in ('CO', 'SSO', 'LICENCE')
 ),
 
 first_attendance as (
