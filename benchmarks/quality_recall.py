@@ -25,6 +25,7 @@ measure_jump rule on measure_monthly to the figures. Speed targets live here, no
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import resource
 import shutil
@@ -41,7 +42,7 @@ from orchestration.ingest import load_partition
 from orchestration.landing import delivered_months
 from orchestration.partitions import month_range
 from orchestration.quality import compute_flags, read_profiles
-from orchestration.settings import NATIONAL_CODE, Settings
+from orchestration.settings import DBT_PROJECT_DIR, NATIONAL_CODE, Settings
 from schemas.contracts import MONTHLY_EXTRACTS
 from schemas.quality import enrich_profiles, load_thresholds
 
@@ -81,6 +82,15 @@ def defects_for(start: str, end: str) -> list[DefectSpec]:
         if offset < len(months):
             specs.append(DefectSpec(kind, extract, region, months[offset], share))
     return specs
+
+
+def measure_sources() -> dict[str, set[str]]:
+    """Which extracts each measure reads (the catalogue seed's source_extracts)."""
+    with (DBT_PROJECT_DIR / "seeds" / "measure_catalogue.csv").open() as handle:
+        return {
+            r["measure_code"]: {e for e in r["source_extracts"].split(";") if e}
+            for r in csv.DictReader(handle)
+        }
 
 
 def peak_rss_mb() -> tuple[float, float]:
@@ -243,9 +253,24 @@ def main() -> int:
                 print(f"  {r.flag_id}: {r.detail}")
         measure_flags = found["measure_flags"]
         if args.pipeline:
-            print(f"\nmeasure_jump flags: {len(measure_flags)}")
-            for r in measure_flags.itertuples():
-                print(f"  {r.flag_id}: {r.detail}")
+            sources = measure_sources()
+            damaged = {(s.extract, s.region or NATIONAL_CODE, s.month) for s in specs}
+            explained = [
+                any(
+                    (e, g, f"{pd.Timestamp(r.month):%Y-%m}") in damaged
+                    for e in sources.get(r.subject, ())
+                    for g in ({r.geography_code} if r.geography_code != NATIONAL_CODE
+                              else {NATIONAL_CODE, *(s.region for s in specs if s.region)})
+                )
+                for r in measure_flags.itertuples()
+            ]  # fmt: skip
+            print(
+                f"\nmeasure_jump flags: {len(measure_flags)} ({sum(explained)} where an extract "
+                f"the measure reads was damaged in that region and month, "
+                f"{len(explained) - sum(explained)} elsewhere)"
+            )
+            for r, why in zip(measure_flags.itertuples(), explained, strict=True):
+                print(f"  {r.flag_id}{'' if why else ' (no injected cause)'}: {r.detail}")
         return 0
     finally:
         if not args.keep:

@@ -215,6 +215,8 @@ def test_measure_jump():
     assert measure_flagged(provisional) == set()  # its cases can still be completed
     near_one = measures([1.0, 1.0, 1.0, 1.0, 0.85], denominator=20)
     assert measure_flagged(near_one) == set()  # 3 of 20 missed: noise, not a jump
+    all_met = measures([0.86] * 4 + [0.79, 1.0], denominator=42)
+    assert measure_flagged(all_met) == set()  # 42 of 42 against 86%: 1 in 350, not 4 sigma
 
 
 def test_failure_cases_carry_the_figures():
