@@ -10,7 +10,7 @@ DEMO_END ?= 2025-03
 
 export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
-export DAGSTER_HOME ?= $(DATA)/dagster_home
+DAGSTER_HOME ?= $(DATA)/dagster_home
 
 .PHONY: setup run test ui docs demo-data dagster-home lint format benchmark quality-benchmark clean
 
@@ -34,7 +34,7 @@ demo-data: setup
 			--end $(DEMO_END) --out "$(PROBATION_LANDING_DIR)"; \
 	else echo "Demo landing data already in $(PROBATION_LANDING_DIR)"; fi
 
-run: setup dagster-home demo-data
+run: setup demo-data
 	$(BIN)/probation-pipeline run
 
 test: setup
@@ -42,7 +42,7 @@ test: setup
 	$(BIN)/pytest
 
 ui: setup dagster-home
-	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
+	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

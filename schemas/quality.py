@@ -234,9 +234,11 @@ def enrich_measures(series: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
         frame["denominator"].where(baseline, 0).astype(float), keys, months
     )
     frame["median_performance"] = _trailing_median(history, keys, months)
-    frame["prev_performance"] = history.groupby(keys, sort=False).shift(1)
+    # The previous month is compared as it was, known period or not: a lasting shift (the
+    # move to remote contact in April 2020) is flagged at its onset, not every month after.
+    frame["prev_performance"] = performance.groupby(keys, sort=False).shift(1)
     frame["prev_denominator"] = (
-        frame["denominator"].where(baseline).astype(float).groupby(keys, sort=False).shift(1)
+        frame["denominator"].where(usable).astype(float).groupby(keys, sort=False).shift(1)
     )
     return frame
 
