@@ -17,7 +17,6 @@ The rules themselves, and their thresholds, live in `schemas/quality.py`.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.configuration import read_csv_text
 from orchestration.profiling import PROFILE_COLUMNS
 from orchestration.settings import Settings
 from schemas import quality as rules
@@ -237,23 +237,7 @@ def read_reviews(path: Path) -> pd.DataFrame:
     columns = list(rules.REVIEW_COLUMNS)
     if not path.exists():
         return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise rules.ReviewFileError(f"{path}: encoding must be UTF-8 ({error.reason})") from None
-    if not text.strip():
-        raise rules.ReviewFileError(f"{path}: line 1: a header row is required")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-        )
-    except pd.errors.ParserError as error:
-        raise rules.ReviewFileError(f"{path}: not a CSV file: {error}") from None
-    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v).replace("", pd.NA)
+    frame = read_csv_text(path, rules.ReviewFileError)
     return rules.validate_reviews(frame, path)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.configuration import configuration_problems
 from orchestration.ingest import needs_load
 from orchestration.landing import delivered_months, latest_delivery
 from orchestration.settings import Settings
@@ -58,28 +59,19 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """One line per failed step: the step and the first line of its error."""
+    """One line per failed step: the description of the dg.Failure it raised (the one-line
+    reason), else the step and the first line of its error."""
     messages = []
     for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            text = ANSI.sub("", error.message if error else "").strip().splitlines()
-            messages.append(f"{event.step_key}: {text[0] if text else 'step failed'}")
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            messages.append(data.user_failure_data.description)
+            continue
+        text = ANSI.sub("", data.error.message if data.error else "").strip().splitlines()
+        messages.append(f"{event.step_key}: {text[0] if text else 'step failed'}")
     return messages
-
-
-def _failure_descriptions(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The description of each dg.Failure raised (the one-line reason), else the error text."""
-    found = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            user = data.user_failure_data
-            if user is not None and user.description:
-                found.append(user.description)
-            else:
-                found.extend(_failure_messages(result))
-    return found
 
 
 def months_to_run(settings: Settings, start: str | None, end: str | None) -> list[str]:
@@ -120,6 +112,9 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
     instance = instance or dg.DagsterInstance.ephemeral()
     defs = load_definitions()
     summary = RunSummary(months=months_to_run(settings, start, end))
+    summary.failures += configuration_problems(settings)  # before any work starts
+    if summary.failures:
+        return summary
     if not summary.months:
         summary.failures.append(f"{settings.landing_dir}: no deliveries found for the months asked")
         return summary
@@ -150,7 +145,7 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
             raise_on_error=False,
         )
         failed = {event.step_key for event in result.all_events if event.is_step_failure}
-        summary.failures += _failure_descriptions(result)
+        summary.failures += _failure_messages(result)
         summary.loaded += [(e, month) for e in targets if not any(e in s for s in failed)]
 
     if summary.failures:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+MODERATIONS_SEED = DBT_PROJECT_DIR / "seeds" / "ratings" / "rating_moderations.csv"
 FIRST_MONTH = "2019-04"
 TIMEZONE = "Europe/London"
 NATIONAL_CODE = "K04000001"
@@ -68,6 +69,29 @@ class Settings:
             os.environ.get("PROBATION_REVIEWS_FILE") or self.data_dir / "quality_reviews.csv"
         )
 
+    @property
+    def targets_file(self) -> Path | None:
+        """Published targets to use instead of the illustrative seed (PROBATION_TARGETS_FILE)."""
+        value = os.environ.get("PROBATION_TARGETS_FILE")
+        return Path(value).resolve() if value else None
+
+    @property
+    def moderations_file(self) -> Path:
+        """The rating moderations in force: PROBATION_MODERATIONS_FILE, else the dbt seed."""
+        value = os.environ.get("PROBATION_MODERATIONS_FILE")
+        return Path(value).resolve() if value else MODERATIONS_SEED
+
+    def dbt_vars(self) -> dict[str, str]:
+        """dbt variables naming the statistician's files (validated before dbt reads them)."""
+        moderations = self.moderations_file
+        return {
+            "targets_file": str(self.targets_file or ""),
+            "moderations_file": "" if moderations == MODERATIONS_SEED else str(moderations),
+        }
+
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables the dbt profile and sources read."""
-        return {"PROBATION_DATA_DIR": str(self.data_dir)}
+        """Environment variables the dbt profile and sources read. `buildable` indirect selection
+        runs a test that spans models built in different steps (a relationships test between
+        a seed and a model downstream of quality_flags) in the step that builds its last parent,
+        never before it exists."""
+        return {"PROBATION_DATA_DIR": str(self.data_dir), "DBT_INDIRECT_SELECTION": "buildable"}

@@ -42,6 +42,7 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
+from schemas.configuration import ConfigurationError, first_breach, real_date
 from schemas.contracts import DATE_PATTERN, MONTH_PATTERN, MONTHLY_EXTRACTS, REGION_CODES
 
 THRESHOLDS_FILE = Path(__file__).with_name("quality_thresholds.toml")
@@ -587,12 +588,8 @@ def measure_flags(enriched: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- reviews
-class ReviewFileError(ValueError):
+class ReviewFileError(ConfigurationError):
     """A reviewed-decisions file that breaks its schema: names the file, line and rule."""
-
-
-def _real_date(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").notna() | values.isna()
 
 
 REVIEWS_SCHEMA = pa.DataFrameSchema(
@@ -610,7 +607,7 @@ REVIEWS_SCHEMA = pa.DataFrameSchema(
             "string",
             [
                 pa.Check.str_matches(DATE_PATTERN, error="an ISO date YYYY-MM-DD"),
-                pa.Check(_real_date, error="a real calendar date"),
+                pa.Check(real_date, error="a real calendar date"),
             ],
         ),
     },
@@ -618,29 +615,16 @@ REVIEWS_SCHEMA = pa.DataFrameSchema(
     name="quality_reviews",
     description="The statistician's decisions on quality flags: one row per flag reviewed.",
 )
-CHECK_WORDS = {"not_nullable": "filled in", "field_uniqueness": "reviewed only once"}
 
 
 def validate_reviews(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The reviews read as text (one row per line after the header), checked against
     REVIEWS_SCHEMA; raises ReviewFileError naming the file, line and rule of the first breach."""
-    missing = [c for c in REVIEW_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ReviewFileError(f"{path}: line 1: missing column {', '.join(missing)}")
-    unexpected = [c for c in frame.columns if c not in REVIEW_COLUMNS]
-    if unexpected:
-        raise ReviewFileError(f"{path}: line 1: unexpected column {', '.join(unexpected)}")
-    try:
-        return REVIEWS_SCHEMA.validate(frame[list(REVIEW_COLUMNS)].astype("string"), lazy=True)
-    except pandera.errors.SchemaErrors as errors:
-        cases = errors.failure_cases.dropna(subset=["index"]).sort_values("index")
-        if cases.empty:
-            raise ReviewFileError(f"{path}: {str(errors).splitlines()[0]}") from None
-        first = cases.iloc[0]
-        check = CHECK_WORDS.get(str(first["check"]), str(first["check"]))
-        value = first["failure_case"]
-        shown = "empty" if pd.isna(value) else f"{value!r}"
-        raise ReviewFileError(
-            f"{path}: line {int(first['index']) + 2}: column {first['column']} is {shown}, "
-            f"expected {check}"
-        ) from None
+    return first_breach(
+        frame,
+        REVIEWS_SCHEMA,
+        REVIEW_COLUMNS,
+        path,
+        ReviewFileError,
+        key_words="column flag_id repeats a flag, expected reviewed only once",
+    )

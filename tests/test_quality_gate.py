@@ -232,6 +232,19 @@ def test_reviewed_decisions_release_the_edition(demo_run, tmp_path, monkeypatch)
     assert regional[("SL014", "N07", "2021 Q4")]["status"] != "suppressed"  # reads no contacts
     published = regional[("SL014", "N51", "2021 Q4")]
     assert published["status"] != "suppressed" and "Checked with the region" in published["notes"]
+    # Target attainment leaves the suppressed month out of London's year, and only London's.
+    attainment = query(
+        settings.warehouse_path,
+        "select a.geography_code, a.months_counted, a.months_suppressed, a.numerator, "
+        "a.denominator, (select sum(numerator) from measure_monthly m where m.measure_code = "
+        "'SL004' and m.geography_code = a.geography_code and m.month between '2021-10-01' and "
+        "'2022-03-01' and m.month <> '2021-10-01') as without_october "
+        "from target_attainment a where a.measure_code = 'SL004' and a.period = '2021-22' "
+        "and a.geography_code in ('N07', 'N03')",
+    ).set_index("geography_code")
+    assert attainment.loc["N07", ["months_counted", "months_suppressed"]].tolist() == [5, 1]
+    assert attainment.loc["N07", "numerator"] == attainment.loc["N07", "without_october"]
+    assert attainment.loc["N03", ["months_counted", "months_suppressed"]].tolist() == [6, 0]
 
 
 def test_a_run_of_the_publication_assets_alone_cannot_publish_an_unreviewed_cell(

@@ -1,7 +1,13 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and mart models, with dbt
 tests (including unit tests) as asset checks. All of them write the DuckDB warehouse, so they
-share the single-writer pool `warehouse`."""
+share the single-writer pool `warehouse`.
 
+Before dbt runs, the statistician's files it reads (targets, rating moderations) are checked
+(orchestration/configuration.py) and passed to dbt as variables. When dbt fails, the step fails
+with one line per failed node (model, seed or test, and dbt's first line of error), not the
+dbt command line."""
+
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -9,20 +15,37 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.configuration import configuration_problems
 from orchestration.dbt_manifest import ensure_manifest
 from orchestration.resources import PipelineResource
 
 WAREHOUSE_POOL = "warehouse"
+RATINGS = "ratings"
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
     """Groups dbt nodes by layer (seeds, staging, intermediate, marts)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if RATINGS in fqn[1:-1]:
+            return RATINGS  # seeds/ratings and models/marts/ratings
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
-        fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "warehouse"
+
+
+def dbt_failures(run_results: Mapping[str, Any]) -> list[str]:
+    """One line per dbt node that errored or failed, from dbt's run_results.json."""
+    lines = []
+    for result in run_results.get("results", []):
+        if result.get("status") not in ("error", "fail", "runtime error"):
+            continue
+        kind, _, name = result["unique_id"].partition(".")
+        name = name.split(".", 1)[-1]
+        message = " ".join((result.get("message") or "").split())
+        lines.append(f"dbt {kind} {name} {result['status']}: {message[:300]}")
+    return lines
 
 
 @dbt_assets(
@@ -35,7 +58,21 @@ def warehouse_models(
 ):
     settings = pipeline.settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    problems = configuration_problems(settings)
+    if problems:
+        raise dg.Failure(description="; ".join(problems), allow_retries=False)
     os.environ.update(settings.dbt_env())  # the dbt profile and sources read the data folder
     # Seeds are small: rebuild them every time so a changed seed (new column) never meets a
     # stale table. There are no incremental models, so nothing else is affected.
-    yield from dbt.cli(["build", "--full-refresh"], context=context).stream()
+    command = ["build", "--full-refresh", "--vars", json.dumps(settings.dbt_vars())]
+    invocation = dbt.cli(command, context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        try:
+            failures = dbt_failures(invocation.get_artifact("run_results.json"))
+        except (OSError, ValueError):
+            failures = []
+        raise dg.Failure(
+            description="; ".join(failures) or "dbt build failed (see the run log)",
+            allow_retries=False,
+        )

@@ -1,27 +1,9 @@
 -- The targets in force: one row per measure, performance year and geography (each region and
 -- England and Wales). A region with an INTERIM ("ramp-up") target is held to it; otherwise the
 -- END_STATE target for that geography, else the END_STATE target for every geography ('*').
--- Source: the seed `targets` (illustrative values), or the file named by PROBATION_TARGETS_FILE
--- (same columns) when set; README "Targets" explains how to load a published file.
-{% set targets_file = env_var('PROBATION_TARGETS_FILE', '') %}
-with targets as (
-    {% if targets_file %}
-    select * from read_csv('{{ targets_file }}', header = true, all_varchar = true)
-    {% else %}
-    select * from {{ ref('targets') }}
-    {% endif %}
-),
-
-typed as (
-    select
-        measure_code,
-        performance_year,
-        geography_code,
-        target_type,
-        target::double as target,
-        coalesce(nullif(near_miss_tolerance::varchar, ''), '0.03')::double as near_miss_tolerance,
-        source
-    from targets
+-- Source: stg_targets (the illustrative seed, or a published file checked before the run).
+with typed as (
+    select * from {{ ref('stg_targets') }}
 ),
 
 geographies as (

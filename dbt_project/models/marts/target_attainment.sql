@@ -1,12 +1,29 @@
 -- Performance against target by measure, geography and period: each performance year (April to
 -- March) and each calendar quarter, from the months on or after the measure's valid-from month.
--- Numerators and denominators are summed over the period's months (never averaged). Status is
--- MET / NEAR_MISS / MISSED for the measure's polarity (macro attainment_status); null where
--- there is no target or no cases.
-with monthly as (
-    select m.*, c.polarity, {{ performance_year('m.month') }} as performance_year
+-- Only trustworthy months count: a month whose cell is SUPPRESS in period_quality (a known
+-- poor-quality period, or a flag the statistician reviewed as "suppress") is left out of the
+-- period's numerator and denominator, each geography by its own status. Numerators and
+-- denominators of the months counted are summed (never averaged). Status is MET / NEAR_MISS /
+-- MISSED for the measure's polarity (macro attainment_status); null where there is no valid
+-- month or no cases. A period is provisional when any month counted is.
+with quality as (
+    select subject as measure_code, geography_code, month, status
+    from {{ ref('period_quality') }}
+    where subject_type = 'MEASURE'
+),
+
+monthly as (
+    select
+        m.*,
+        c.polarity,
+        {{ performance_year('m.month') }} as performance_year,
+        coalesce(q.status = 'SUPPRESS', false) as suppressed
     from {{ ref('measure_monthly') }} as m
     inner join {{ ref('measure_catalogue') }} as c using (measure_code)
+    left join quality as q
+        on q.measure_code = m.measure_code
+        and q.geography_code = m.geography_code
+        and q.month = m.month
     where m.month >= c.valid_from
 ),
 
@@ -29,9 +46,11 @@ periods as (
         min(month) as first_month,
         max(month) as last_month,
         count(*) as months,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        bool_or(provisional) as provisional
+        count(*) filter (where not suppressed) as months_counted,
+        count(*) filter (where suppressed) as months_suppressed,
+        sum(numerator) filter (where not suppressed) as numerator,
+        sum(denominator) filter (where not suppressed) as denominator,
+        coalesce(bool_or(provisional) filter (where not suppressed), false) as provisional
     from monthly_periods
     group by all
 ),
@@ -63,6 +82,8 @@ select
     first_month,
     last_month,
     months,
+    months_counted,
+    months_suppressed,
     numerator,
     denominator,
     performance,

@@ -1,0 +1,108 @@
+"""The statistician's configuration files, read and checked before any work starts.
+
+- `read_csv_text`: the one reader of configuration CSVs (UTF-8, header row, every value text,
+  surrounding spaces trimmed, empty field = null), used for reviews, targets and moderations;
+- `read_targets` / `read_moderations`: a file checked against its contract in
+  `schemas/configuration.py` (one line naming file, line and rule on a breach);
+- `rated_years`: the performance years a region can be rated in (data and a target);
+- `configuration_problems`: every configuration file of a run checked at once (reviews,
+  targets, moderations, quality thresholds), one line per problem. The runner calls it before
+  loading anything, and the warehouse asset before dbt reads the files.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.landing import delivered_months
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+from schemas.configuration import (
+    ConfigurationError,
+    performance_year,
+    validate_moderations,
+    validate_targets,
+)
+from schemas.contracts import MONTHLY_EXTRACTS
+from schemas.quality import ThresholdsError, load_thresholds
+
+TARGETS_SEED = DBT_PROJECT_DIR / "seeds" / "targets.csv"
+
+
+def read_csv_text(path: Path, error: type[ValueError] = ConfigurationError) -> pd.DataFrame:
+    """A configuration CSV as text columns; raises `error` naming the file when it cannot be
+    read as UTF-8 CSV with a header row."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a CSV file") from None
+    except UnicodeDecodeError as error_:
+        raise error(f"{path}: encoding must be UTF-8 ({error_.reason})") from None
+    if not text.strip():
+        raise error(f"{path}: line 1: a header row is required")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+        )
+    except pd.errors.ParserError as error_:
+        raise error(f"{path}: not a CSV file: {str(error_).strip()}") from None
+    return frame.map(lambda v: v.strip() if isinstance(v, str) else v).replace("", pd.NA)
+
+
+def read_targets(path: Path) -> pd.DataFrame:
+    """A published targets file, checked (schemas.configuration.targets_schema)."""
+    return validate_targets(read_csv_text(path), path)
+
+
+def data_years(settings: Settings) -> list[str]:
+    """Performance years with a month delivered in the landing zone or already loaded."""
+    months = set(delivered_months(settings.landing_dir, MONTHLY_EXTRACTS))
+    ledger = settings.raw_dir / "loads"
+    if ledger.is_dir():
+        months |= {p.stem.rsplit("_", 1)[-1] for p in ledger.glob("*.parquet")}
+    return sorted({performance_year(m) for m in months if len(m) == 7})
+
+
+def rated_years(settings: Settings) -> list[str]:
+    """Performance years a region can be rated in: years with data and a target in force."""
+    if settings.targets_file is not None:
+        targets = read_targets(settings.targets_file)
+    else:
+        targets = read_csv_text(TARGETS_SEED)
+    return sorted(set(data_years(settings)) & set(targets["performance_year"].dropna()))
+
+
+def read_moderations(path: Path, years: list[str] | None = None) -> pd.DataFrame:
+    """A rating moderations file, checked (schemas.configuration.moderations_schema); `years`
+    are the performance years that exist (None: any well-formed year)."""
+    return validate_moderations(read_csv_text(path), path, years)
+
+
+def configuration_problems(settings: Settings) -> list[str]:
+    """One line per configuration file that cannot be used (empty when all are good)."""
+    from orchestration.quality import read_reviews  # quality imports this module's reader
+
+    problems = []
+
+    def check(read) -> bool:
+        try:
+            read()
+        except (ConfigurationError, ThresholdsError) as error:
+            problems.append(str(error))
+            return False
+        return True
+
+    check(lambda: read_reviews(settings.reviews_path))
+    check(load_thresholds)
+    targets_ok = settings.targets_file is None or check(lambda: read_targets(settings.targets_file))
+    years = rated_years(settings) if targets_ok else None
+    check(lambda: read_moderations(settings.moderations_file, years))
+    return problems

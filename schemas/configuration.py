@@ -1,0 +1,231 @@
+"""Contracts of the files a statistician supplies: published targets and rating moderations.
+
+Each file is read as text (one row per line after the header) and checked with pandera before
+any work starts. The first breach is reported as one line naming the file, the line and the
+rule, e.g. `targets.csv: line 4: column target is '1.2', expected a proportion between 0 and 1`.
+`first_breach` turns pandera's failure cases into that line; the reviewed-decisions file of the
+quality gate (schemas/quality.py) is reported the same way.
+
+- Targets (DESIGN §5; columns of the dbt seed `targets`): a known measure code, a performance
+  year such as 2024-25, a known geography (`*` for every geography, England and Wales or a
+  region), END_STATE or INTERIM (an INTERIM target names a geography: ramp-up targets are set
+  region by region), a proportion between 0 and 1, an optional tolerance between 0 and 1, a
+  source, and one target per measure, year, geography and type.
+- Rating moderations (DESIGN §7; columns of the dbt seed `rating_moderations`): a region, a
+  performance year the pipeline has data for, a rating 1 to 4, a reason, who decided and when,
+  and one moderation per region and year.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+
+from schemas.contracts import CATALOGUE_SEED, DATE_PATTERN, REGION_CODES
+
+NATIONAL_CODE = "K04000001"
+ALL_GEOGRAPHIES = "*"
+TARGET_COLUMNS = (
+    "measure_code",
+    "performance_year",
+    "geography_code",
+    "target_type",
+    "target",
+    "near_miss_tolerance",
+    "source",
+)
+TARGET_KEY = ("measure_code", "performance_year", "geography_code", "target_type")
+TARGET_TYPES = ("END_STATE", "INTERIM")
+MODERATION_COLUMNS = (
+    "region_code",
+    "performance_year",
+    "moderated_rating",
+    "reason",
+    "decided_by",
+    "decided_on",
+)
+MODERATION_KEY = ("region_code", "performance_year")
+RATINGS = ("1", "2", "3", "4")
+PERFORMANCE_YEAR_PATTERN = r"^\d{4}-\d{2}$"
+NUMBER_PATTERN = r"^(\d+(\.\d*)?|\.\d+)$"
+
+
+class ConfigurationError(ValueError):
+    """A configuration file that breaks its contract: the message names file, line and rule."""
+
+
+@cache
+def catalogue_measure_codes() -> tuple[str, ...]:
+    """Every measure code of the catalogue seed (dbt_project/seeds/measure_catalogue.csv)."""
+    with CATALOGUE_SEED.open() as handle:
+        return tuple(r["measure_code"] for r in csv.DictReader(handle))
+
+
+def performance_year(month: str) -> str:
+    """The performance year (April to March) of a month YYYY-MM, labelled like 2021-22."""
+    year, number = int(month[:4]), int(month[5:7])
+    first = year - 1 if number < 4 else year
+    return f"{first}-{(first + 1) % 100:02d}"
+
+
+def _consecutive_years(values: pd.Series) -> pd.Series:
+    def ok(value) -> bool:
+        if pd.isna(value):
+            return True
+        return (int(value[:4]) + 1) % 100 == int(value[5:7])
+
+    return values.map(ok)
+
+
+def _proportion(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values.where(values.str.match(NUMBER_PATTERN, na=False)), "coerce")
+    return numbers.between(0, 1) | values.isna()
+
+
+def real_date(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").notna() | values.isna()
+
+
+def _required(*checks: pa.Check, **kwargs) -> pa.Column:
+    return pa.Column("string", list(checks), nullable=False, **kwargs)
+
+
+def _year_checks() -> list[pa.Check]:
+    return [
+        pa.Check.str_matches(PERFORMANCE_YEAR_PATTERN, error="a performance year such as 2024-25"),
+        pa.Check(_consecutive_years, error="a performance year such as 2024-25"),
+    ]
+
+
+def targets_schema() -> pa.DataFrameSchema:
+    geographies = (ALL_GEOGRAPHIES, NATIONAL_CODE, *REGION_CODES)
+    return pa.DataFrameSchema(
+        {
+            "measure_code": _required(
+                pa.Check.isin(catalogue_measure_codes(), error="a measure code of the catalogue")
+            ),
+            "performance_year": _required(*_year_checks()),
+            "geography_code": _required(
+                pa.Check.isin(geographies, error="*, K04000001 or a region code")
+            ),
+            "target_type": _required(pa.Check.isin(TARGET_TYPES, error="END_STATE or INTERIM")),
+            "target": _required(pa.Check(_proportion, error="a proportion between 0 and 1")),
+            "near_miss_tolerance": pa.Column(
+                "string",
+                pa.Check(_proportion, error="empty or a proportion between 0 and 1"),
+                nullable=True,
+            ),
+            "source": _required(pa.Check.str_length(min_value=1, error="a source")),
+        },
+        checks=[
+            pa.Check(
+                lambda f: ~((f["target_type"] == "INTERIM") & (f["geography_code"] == "*")),
+                error="an INTERIM target for a named geography, not *",
+            )
+        ],
+        unique=list(TARGET_KEY),
+        report_duplicates="exclude_first",
+        strict=True,
+        name="targets",
+        description="Published targets: one per measure, performance year, geography and type.",
+    )
+
+
+def moderations_schema(years: Iterable[str] | None = None) -> pa.DataFrameSchema:
+    year_checks = _year_checks()
+    if years is not None:
+        known = sorted(set(years))
+        shown = f"{known[0]} to {known[-1]}" if len(known) > 1 else "".join(known) or "none"
+        year_checks.append(pa.Check.isin(known, error=f"a performance year with data ({shown})"))
+    return pa.DataFrameSchema(
+        {
+            "region_code": _required(pa.Check.isin(REGION_CODES, error="a region code")),
+            "performance_year": _required(*year_checks),
+            "moderated_rating": _required(pa.Check.isin(RATINGS, error="a rating 1, 2, 3 or 4")),
+            "reason": _required(pa.Check.str_length(min_value=1, error="a reason")),
+            "decided_by": _required(pa.Check.str_length(min_value=1, error="who decided")),
+            "decided_on": _required(
+                pa.Check.str_matches(DATE_PATTERN, error="an ISO date YYYY-MM-DD"),
+                pa.Check(real_date, error="a real calendar date"),
+            ),
+        },
+        unique=list(MODERATION_KEY),
+        report_duplicates="exclude_first",
+        strict=True,
+        name="rating_moderations",
+        description="Moderated regional ratings: one per region and performance year.",
+    )
+
+
+CHECK_WORDS = {"not_nullable": "filled in"}
+
+
+def first_breach(
+    frame: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    columns: tuple[str, ...],
+    path: Path,
+    error: type[ValueError] = ConfigurationError,
+    key_words: str = "",
+) -> pd.DataFrame:
+    """The frame checked against `schema` (columns exactly `columns`, any order); raises
+    `error` naming the file, line and rule of the first breach (line 1 is the header)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise error(f"{path}: line 1: missing column {', '.join(missing)}")
+    unexpected = [str(c) for c in frame.columns if c not in columns]
+    if unexpected:
+        raise error(f"{path}: line 1: unexpected column {', '.join(unexpected)}")
+    try:
+        return schema.validate(frame[list(columns)].astype("string"), lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.dropna(subset=["index"]).assign(
+            frame_level=lambda c: c["schema_context"] != "Column"
+        )
+        cases = cases.sort_values(["index", "frame_level"], kind="stable")
+        if cases.empty:
+            raise error(f"{path}: {str(errors).splitlines()[0]}") from None
+        first = cases.iloc[0]
+        line = int(first["index"]) + 2
+        check = str(first["check"])
+        if check in ("field_uniqueness", "multiple_fields_uniqueness"):
+            raise error(f"{path}: line {line}: {key_words or 'a repeated key'}") from None
+        if first["frame_level"]:
+            raise error(f"{path}: line {line}: expected {check}") from None
+        value = first["failure_case"]
+        shown = "empty" if pd.isna(value) else repr(str(value)[:80])
+        check = CHECK_WORDS.get(check, check)
+        raise error(
+            f"{path}: line {line}: column {first['column']} is {shown}, expected {check}"
+        ) from None
+
+
+def validate_targets(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A targets file read as text, checked; raises ConfigurationError on the first breach."""
+    return first_breach(
+        frame,
+        targets_schema(),
+        TARGET_COLUMNS,
+        path,
+        key_words="a second target for the same measure, year, geography and type",
+    )
+
+
+def validate_moderations(
+    frame: pd.DataFrame, path: Path, years: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """A moderations file read as text, checked; `years` are the performance years that have
+    data (None skips that rule). Raises ConfigurationError on the first breach."""
+    return first_breach(
+        frame,
+        moderations_schema(years),
+        MODERATION_COLUMNS,
+        path,
+        key_words="a second moderation for the same region and performance year",
+    )
