@@ -167,6 +167,24 @@ def typed_table(frame: pd.DataFrame, extract: Extract, delivery: LandingFile) ->
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def set_aside_rows(frame: pd.DataFrame, reasons: pd.Series, delivery: LandingFile) -> pd.DataFrame:
+    """The rows a row rule sets aside, with their reason, line (the header is line 1) and file."""
+    kept = reasons == ""
+    set_aside = frame[~kept].astype(object).where(frame[~kept].notna(), None)
+    set_aside.insert(0, "_reason", reasons[~kept])
+    set_aside.insert(1, "_source_line", set_aside.index.to_numpy() + 2)
+    set_aside.insert(2, "_source_file", delivery.path.name)
+    return set_aside
+
+
+def write_quarantine(set_aside: pd.DataFrame, path: Path) -> None:
+    """Write the rows set aside (atomically), or remove an earlier quarantine when none are."""
+    if len(set_aside):
+        write_parquet(pa.Table.from_pandas(set_aside, preserve_index=False), path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def load_partition(settings: Settings, extract_name: str, month: str) -> LoadReport:
     """Validate the month's delivery of an extract; write its raw, quarantine and profile Parquet.
 
@@ -186,19 +204,12 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
     reasons = set_aside_reasons(frame, extract, month)
     kept = reasons == ""
     table = typed_table(frame[kept], extract, delivery)
-    set_aside = frame[~kept].astype(object).where(frame[~kept].notna(), None)
-    set_aside.insert(0, "_reason", reasons[~kept])
-    set_aside.insert(1, "_source_line", set_aside.index.to_numpy() + 2)
-    set_aside.insert(2, "_source_file", delivery.path.name)
+    set_aside = set_aside_rows(frame, reasons, delivery)
     set_aside.insert(3, "_month", month)
 
     out = raw_path(settings, extract_name, month)
     write_parquet(table, out)
-    quarantine = quarantine_path(settings, extract_name, month)
-    if len(set_aside):
-        write_parquet(pa.Table.from_pandas(set_aside, preserve_index=False), quarantine)
-    elif quarantine.exists():
-        quarantine.unlink()
+    write_quarantine(set_aside, quarantine_path(settings, extract_name, month))
     profile = profile_partition(frame, reasons, extract, month)
     write_parquet(profile_table(profile), profile_path(settings, extract_name, month))
 

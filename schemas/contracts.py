@@ -10,6 +10,9 @@ Two kinds of rule live here:
   a breach rejects the whole file;
 - row rules (a null in a required field, a duplicate key, a date outside the file's month):
   the row is well formed but implausible, so it is set aside with a reason (see `row_rules`).
+
+Monthly extracts are in `EXTRACTS`; reference extracts (one file, not monthly: the HMIP
+inspections) in `REFERENCE_EXTRACTS`.
 """
 
 from __future__ import annotations
@@ -293,6 +296,38 @@ EXTRACTS: dict[str, Extract] = {
 }
 
 MONTHLY_EXTRACTS: tuple[str, ...] = tuple(EXTRACTS)
+
+INSPECTION_RATINGS = ("OUTSTANDING", "GOOD", "REQUIRES_IMPROVEMENT", "INADEQUATE")
+ORGANISATION_TYPES = ("CRC", "NPS_DIVISION", "REGION", "PDU")
+
+# Reference extracts: one file each (`<landing>/<name>/<name>.csv` or `.parquet`), not monthly,
+# so they are kept out of EXTRACTS (which drives the monthly ingest assets). Loaded by
+# orchestration/reference.py with the same contract checks and row rules.
+REFERENCE_EXTRACTS: dict[str, Extract] = {
+    e.name: e
+    for e in (
+        Extract(
+            "inspections",
+            (
+                _c("inspection_id"),
+                _c("organisation_code", pattern=r"^[A-Z0-9]+$"),
+                _c("organisation_name"),
+                _c("organisation_type", codes=ORGANISATION_TYPES),
+                _c("framework"),  # e.g. HMIP 2018; its rating bands are a dbt seed
+                _c("published_date", "date"),
+                _c("standard_code"),
+                _c("standard_name"),
+                _c("rating", codes=INSPECTION_RATINGS),
+            ),
+            key=("inspection_id", "standard_code"),
+            grain="reference",
+            description=(
+                "HM Inspectorate of Probation inspections: one row per inspection and standard, "
+                "with the standard's rating."
+            ),
+        ),
+    )
+}
 
 CATALOGUE_SEED = (
     Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "measure_catalogue.csv"

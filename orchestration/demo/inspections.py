@@ -2,9 +2,10 @@
 
 Two frameworks: "HMIP 2018" inspections of the 21 CRCs and 7 NPS divisions (first round June
 2018 to September 2019, a second round for some CRCs early in 2020) and "HMIP 2021" inspections
-of the 12 regions and some PDUs (2021-10 to 2024-12). Each inspection rates ~10 standards
-OUTSTANDING / GOOD / REQUIRES_IMPROVEMENT / INADEQUATE; NPS divisions tend to do better than
-CRCs, and case supervision standards worse than organisational ones, as in the published reports.
+of the 12 regions and some PDUs (2021-10 to 2024-12). Each inspection rates its framework's
+standards (10 in HMIP 2018: two in domain 3; 9 in HMIP 2021: one in domain 3) OUTSTANDING /
+GOOD / REQUIRES_IMPROVEMENT / INADEQUATE; NPS divisions tend to do better than CRCs, and case
+supervision standards worse than organisational ones, as in the published reports.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ STANDARDS = {
     ("HMIP 2018", "CRC"): CASE_SUPERVISION + (("3.1", "Unpaid work"), ("3.2", "Through the Gate")),
     ("HMIP 2018", "NPS_DIVISION"): CASE_SUPERVISION
     + (("3.1", "Court reports and case allocation"), ("3.2", "Statutory victim work")),
-    ("HMIP 2021", "REGION"): CASE_SUPERVISION + (("3.1", "Court work"), ("3.2", "Resettlement")),
-    ("HMIP 2021", "PDU"): CASE_SUPERVISION
-    + (("3.1", "Unpaid work"), ("3.2", "Statutory victim work")),
+    ("HMIP 2021", "REGION"): CASE_SUPERVISION + (("3.1", "Court work"),),
+    ("HMIP 2021", "PDU"): CASE_SUPERVISION + (("3.1", "Unpaid work"),),
 }
 ORGANISATION_EFFECT = {"CRC": -0.45, "NPS_DIVISION": 0.55, "REGION": -0.1, "PDU": -0.1}
 CUTS = (1.35, 0.25, -1.1)  # score above: OUTSTANDING, GOOD, REQUIRES_IMPROVEMENT; else INADEQUATE

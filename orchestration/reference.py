@@ -1,0 +1,126 @@
+"""Loading a reference extract (one file, not monthly): today the HMIP inspections.
+
+`load_reference` reads `<landing>/<name>/<name>.csv` (or `.parquet`), checks it against its
+contract (schemas/contracts.py `REFERENCE_EXTRACTS`) with the same code as the monthly extracts
+(orchestration/ingest.py: a breach is one line naming the file, line and rule), sets aside rows
+that break a row rule (a null in a required field, a duplicate key) into
+`<data>/quarantine/<name>/<name>.parquet` with their reason and line, and writes the rest to
+`<data>/raw/<name>/<name>.parquet` with lineage columns `_source_file` and `_source_line`.
+
+When no file has been delivered it writes an empty Parquet with the same columns, so the models
+that read it build empty tables. Writes are atomic (orchestration/atomic.py): a breach leaves the
+previous load as it was. The landing file is only ever read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from orchestration.atomic import write_parquet
+from orchestration.ingest import (
+    ContractBreach,
+    check_contract,
+    read_as_text,
+    set_aside_rows,
+    typed_table,
+    write_quarantine,
+)
+from orchestration.landing import LandingFile
+from orchestration.settings import Settings
+from schemas.contracts import REFERENCE_EXTRACTS
+from schemas.row_rules import set_aside_reasons
+
+REFERENCE_LINEAGE = ("_source_file", "_source_line")
+SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass
+class ReferenceLoadReport:
+    """What one load of a reference extract did (the asset's materialisation metadata)."""
+
+    extract: str
+    delivered: bool
+    source_file: str | None
+    source_sha256: str | None
+    rows_delivered: int
+    rows_loaded: int
+    rows_set_aside: int
+    set_aside_by_reason: dict[str, int] = field(default_factory=dict)
+    raw_path: str = ""
+    quarantine_path: str | None = None
+
+
+def reference_raw_path(settings: Settings, name: str) -> Path:
+    return settings.raw_dir / name / f"{name}.parquet"
+
+
+def reference_quarantine_path(settings: Settings, name: str) -> Path:
+    return settings.quarantine_dir / name / f"{name}.parquet"
+
+
+def reference_delivery(landing_dir: Path, name: str) -> LandingFile | None:
+    """The delivered file of a reference extract, or None; both a CSV and a Parquet is a breach
+    (which one is meant cannot be told)."""
+    folder = landing_dir / name
+    found = [
+        folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").is_file()
+    ]
+    if len(found) > 1:
+        raise ContractBreach(
+            folder, "one file per reference extract", detail=", ".join(p.name for p in found)
+        )
+    return LandingFile(found[0], name, month="", revision=1) if found else None
+
+
+def _raw_table(frame: pd.DataFrame, extract, delivery: LandingFile) -> pa.Table:
+    """Typed columns in contract order plus `_source_file` and `_source_line` (the monthly
+    lineage columns `_month` and `_source_revision` mean nothing for a single file)."""
+    table = typed_table(frame, extract, delivery)
+    return table.select([*extract.column_names, *REFERENCE_LINEAGE])
+
+
+def load_reference(settings: Settings, name: str) -> ReferenceLoadReport:
+    """Validate the delivered reference extract `name`; write its raw and quarantine Parquet.
+
+    Raises ContractBreach (one line: file, line, rule) when the file breaks its contract; the
+    previous raw Parquet then stays as it was.
+    """
+    extract = REFERENCE_EXTRACTS[name]
+    out = reference_raw_path(settings, name)
+    quarantine = reference_quarantine_path(settings, name)
+    delivery = reference_delivery(settings.landing_dir, name)
+    if delivery is None:
+        expected = settings.landing_dir / name / f"{name}.csv"
+        empty = pd.DataFrame({c: pd.Series([], dtype="string") for c in extract.column_names})
+        write_parquet(_raw_table(empty, extract, LandingFile(expected, name, "", 1)), out)
+        quarantine.unlink(missing_ok=True)
+        return ReferenceLoadReport(name, False, None, None, 0, 0, 0, {}, str(out), None)
+
+    sha = delivery.sha256()
+    frame = read_as_text(delivery, extract)
+    check_contract(frame, extract, delivery)
+    frame = frame[extract.column_names]
+
+    reasons = set_aside_reasons(frame, extract, month="")  # no partition column: month unused
+    kept = reasons == ""
+    set_aside = set_aside_rows(frame, reasons, delivery)
+
+    write_parquet(_raw_table(frame[kept], extract, delivery), out)
+    write_quarantine(set_aside, quarantine)
+    by_reason = reasons[~kept].value_counts().sort_index()
+    return ReferenceLoadReport(
+        extract=name,
+        delivered=True,
+        source_file=str(delivery.path),
+        source_sha256=sha,
+        rows_delivered=len(frame),
+        rows_loaded=int(kept.sum()),
+        rows_set_aside=int((~kept).sum()),
+        set_aside_by_reason={str(k): int(v) for k, v in by_reason.items()},
+        raw_path=str(out),
+        quarantine_path=str(quarantine) if len(set_aside) else None,
+    )
