@@ -82,12 +82,10 @@ class Settings:
         return Path(value).resolve() if value else MODERATIONS_SEED
 
     def dbt_vars(self) -> dict[str, str]:
-        """dbt variables naming the statistician's files (validated before dbt reads them)."""
-        moderations = self.moderations_file
-        return {
-            "targets_file": str(self.targets_file or ""),
-            "moderations_file": "" if moderations == MODERATIONS_SEED else str(moderations),
-        }
+        """dbt variables naming the statistician's files (validated before dbt reads them); only
+        those set, so a run with the shipped seeds keeps dbt's partial parsing."""
+        found = {"targets_file": self.targets_file, "moderations_file": self.moderations_file}
+        return {k: str(v) for k, v in found.items() if v is not None and v != MODERATIONS_SEED}
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt profile and sources read. `buildable` indirect selection

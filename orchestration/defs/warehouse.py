@@ -64,7 +64,8 @@ def warehouse_models(
     os.environ.update(settings.dbt_env())  # the dbt profile and sources read the data folder
     # Seeds are small: rebuild them every time so a changed seed (new column) never meets a
     # stale table. There are no incremental models, so nothing else is affected.
-    command = ["build", "--full-refresh", "--vars", json.dumps(settings.dbt_vars())]
+    dbt_vars = settings.dbt_vars()
+    command = ["build", "--full-refresh", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     invocation = dbt.cli(command, context=context, raise_on_error=False)
     yield from invocation.stream()
     if not invocation.is_successful():
