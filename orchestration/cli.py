@@ -121,6 +121,13 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"{settings.landing_dir}: landing folder not found")
     if args.start and args.end and args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
+    if args.edition:
+        from orchestration.configuration import data_months
+
+        months = data_months(settings)
+        if args.edition not in months:
+            held = f"data runs from {months[0]} to {months[-1]}" if months else "no data yet"
+            raise UsageError(f"--edition {args.edition}: no data for that month ({held})")
     began = time.perf_counter()
     summary = run_pipeline(
         settings,

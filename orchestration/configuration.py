@@ -4,7 +4,8 @@
   surrounding spaces trimmed, empty field = null), used for reviews, targets and moderations;
 - `read_targets` / `read_moderations`: a file checked against its contract in
   `schemas/configuration.py` (one line naming file, line and rule on a breach);
-- `rated_years`: the performance years a region can be rated in (data and a target);
+- `data_months` / `rated_years`: the months with data (delivered or loaded), and the
+  performance years a region can be rated in (data and a target);
 - `configuration_problems`: every configuration file of a run checked at once (reviews,
   targets, moderations, quality thresholds), one line per problem. The runner calls it before
   loading anything, and the warehouse asset before dbt reads the files.
@@ -62,13 +63,18 @@ def read_targets(path: Path) -> pd.DataFrame:
     return validate_targets(read_csv_text(path), path)
 
 
-def data_years(settings: Settings) -> list[str]:
-    """Performance years with a month delivered in the landing zone or already loaded."""
+def data_months(settings: Settings) -> list[str]:
+    """Months YYYY-MM with a delivery in the landing zone or a load in the ledger."""
     months = set(delivered_months(settings.landing_dir, MONTHLY_EXTRACTS))
     ledger = settings.raw_dir / "loads"
     if ledger.is_dir():
         months |= {p.stem.rsplit("_", 1)[-1] for p in ledger.glob("*.parquet")}
-    return sorted({performance_year(m) for m in months if len(m) == 7})
+    return sorted(m for m in months if len(m) == 7)
+
+
+def data_years(settings: Settings) -> list[str]:
+    """Performance years with a month delivered in the landing zone or already loaded."""
+    return sorted({performance_year(m) for m in data_months(settings)})
 
 
 def rated_years(settings: Settings) -> list[str]:

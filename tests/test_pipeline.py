@@ -1,6 +1,7 @@
 """The whole pipeline in process: publication, the quality gate, the analyst snapshot, the CLI."""
 
 import csv
+import shutil
 
 import duckdb
 import pytest
@@ -118,6 +119,47 @@ def test_cli_usage_errors_are_one_line(capsys, tmp_path):
     assert main(["run", "--landing", str(tmp_path / "nowhere")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
+
+
+def test_an_edition_for_a_month_without_data_is_refused_before_any_work(
+    landing_copy, tmp_path, capsys
+):
+    data = tmp_path / "data"
+    args = ["run", "--landing", str(landing_copy), "--data-dir", str(data), "--edition", "2030-01"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --edition 2030-01: no data for that month (data runs from 2021-03 to "
+                   "2021-05)"]  # fmt: skip
+    assert not (data / "raw").exists()
+
+
+def test_a_ui_run_of_the_publication_for_a_month_without_data_fails_with_one_line(
+    fixture_run, tmp_path, monkeypatch
+):
+    import dagster as dg
+
+    from orchestration.runner import load_definitions
+
+    loaded = fixture_run[0]
+    shutil.copytree(loaded.data_dir, tmp_path / "data")
+    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PROBATION_LANDING_DIR", str(loaded.landing_dir))
+    result = (
+        load_definitions()
+        .resolve_job_def("refresh_job")
+        .execute_in_process(
+            asset_selection=[dg.AssetKey("publication_tables")],
+            run_config={"ops": {"publication_tables": {"config": {"edition": "2030-01"}}}},
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+    )
+    failures = [e.step_failure_data.user_failure_data for e in result.all_events
+                if e.is_step_failure]  # fmt: skip
+    assert [f.description for f in failures] == [
+        "edition 2030-01: no data for that month (data runs from 2021-03 to 2021-05)"
+    ]
+    assert not (tmp_path / "data" / "staging" / "2030-01").exists()
 
 
 @pytest.mark.parametrize("args", [["run", "--start", "2021-13"], ["run", "--end", "21-01"]])

@@ -62,6 +62,12 @@ def publication_tables(
     settings = pipeline.settings()
     marts = read_marts(settings, MART_INPUTS)
     edition = _staged_edition(settings, config)
+    measured = marts["measure_monthly"]["month"].dt.strftime("%Y-%m")
+    if not (measured == edition).any():
+        span = f"data runs from {measured.min()} to {measured.max()}" if len(measured) else "none"
+        raise dg.Failure(
+            description=f"edition {edition}: no data for that month ({span})", allow_retries=False
+        )
     window = edition_window(edition)
     catalogue = marts["dim_measures"]
     tables = {
