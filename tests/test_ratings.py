@@ -152,3 +152,55 @@ def test_the_shipped_configuration_passes_its_own_contracts(landing_copy, tmp_pa
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PROBATION_TARGETS_FILE", str(TARGETS_SEED))
     assert configuration_problems(Settings.from_env(landing_copy, tmp_path / "data")) == []
+
+
+def test_python_and_dbt_agree_on_codes_the_configuration_contracts_check():
+    """Seams: the codes schemas/configuration.py accepts are the ones the dbt project uses."""
+    import yaml
+
+    from schemas.configuration import NATIONAL_CODE, RATINGS, catalogue_measure_codes
+    from schemas.contracts import REGION_CODES
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert project["vars"]["national_code"] == NATIONAL_CODE
+    with (DBT_PROJECT_DIR / "seeds" / "regions.csv").open() as handle:
+        assert sorted(r["region_code"] for r in csv.DictReader(handle)) == sorted(REGION_CODES)
+    seeds = DBT_PROJECT_DIR / "seeds" / "ratings"
+    with (seeds / "rating_bands.csv").open() as handle:
+        assert sorted(r["rating"] for r in csv.DictReader(handle)) == sorted(RATINGS)
+    with (seeds / "rating_measures.csv").open() as handle:
+        rated = [r["measure_code"] for r in csv.DictReader(handle)]
+    with TARGETS_SEED.open() as handle:
+        with_targets = {r["measure_code"] for r in csv.DictReader(handle)}
+    assert set(rated) <= set(catalogue_measure_codes()) and set(rated) == with_targets
+
+
+def test_a_dbt_failure_is_one_line_per_failed_node():
+    from orchestration.defs.warehouse import dbt_failures
+
+    run_results = {
+        "results": [
+            {"unique_id": "model.probation.region_ratings", "status": "success", "message": ""},
+            {
+                "unique_id": "test.probation.moderation_names_a_rated_region_and_year.5e1",
+                "status": "fail",
+                "message": "Got 1 result, configured to fail if != 0",
+            },
+            {
+                "unique_id": "unit_test.probation.region_ratings.scores_band_and_moderate",
+                "status": "fail",
+                "message": "actual differs from expected",
+            },
+            {
+                "unique_id": "model.probation.stg_targets",
+                "status": "error",
+                "message": "Runtime Error in model stg_targets\n  Conversion Error:\n  x",
+            },
+        ]
+    }
+    assert dbt_failures(run_results) == [
+        "dbt test moderation_names_a_rated_region_and_year fail: Got 1 result, configured to "
+        "fail if != 0",
+        "dbt unit_test scores_band_and_moderate fail: actual differs from expected",
+        "dbt model stg_targets error: Runtime Error in model stg_targets Conversion Error: x",
+    ]

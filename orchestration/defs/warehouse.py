@@ -41,8 +41,9 @@ def dbt_failures(run_results: Mapping[str, Any]) -> list[str]:
     for result in run_results.get("results", []):
         if result.get("status") not in ("error", "fail", "runtime error"):
             continue
-        kind, _, name = result["unique_id"].partition(".")
-        name = name.split(".", 1)[-1]
+        # model.probation.<name>, test.probation.<name>.<hash>, unit_test.probation.<model>.<name>
+        kind, _, name, *rest = result["unique_id"].split(".")
+        name = rest[-1] if kind == "unit_test" and rest else name
         message = " ".join((result.get("message") or "").split())
         lines.append(f"dbt {kind} {name} {result['status']}: {message[:300]}")
     return lines
