@@ -13,7 +13,8 @@
 -- - a MEASURE cell takes the flags of every extract it reads (catalogue source_extracts) in
 --   its geography and month, and its own measure_jump flags; England and Wales takes the flags
 --   of its regions.
--- Where several apply, the strictest status wins (SUPPRESS > WARN > CAVEAT > OK).
+-- Where several apply, the strictest status wins (macro quality_severity: SUPPRESS > WARN >
+-- CAVEAT > OK). note_keys name the notes (seed publication_notes) that explain the cell.
 {% set national = var("national_code") %}
 
 with measure_cells as (
@@ -41,7 +42,8 @@ known_flags as (
         c.month,
         k.status,
         'known_period: ' || k.reason as reason,
-        cast(null as varchar) as flag_id
+        cast(null as varchar) as flag_id,
+        k.note_key
     from cells as c
     inner join {{ ref('known_quality_periods') }} as k
         on c.month <= k.period_end
@@ -83,14 +85,23 @@ measure_targets as (
 ),
 
 flags as (
-    select distinct subject_type, subject, geography_code, month, status, reason, flag_id
+    -- a flag the statistician reviewed as suppress or caveat points readers to the quality
+    -- review note; an unreviewed (WARN) flag holds the edition, so it needs no note
+    select distinct
+        subject_type, subject, geography_code, month, status, reason, flag_id,
+        coalesce(note_key, case when status in ('SUPPRESS', 'CAVEAT') then 'QUALITY_REVIEW' end)
+            as note_key
     from (
         select * from known_flags
         union all
-        select 'EXTRACT' as subject_type, subject, geography_code, month, status, reason, flag_id
+        select
+            'EXTRACT' as subject_type, subject, geography_code, month, status, reason, flag_id,
+            cast(null as varchar) as note_key
         from extract_targets
         union all
-        select 'MEASURE' as subject_type, subject, geography_code, month, status, reason, flag_id
+        select
+            'MEASURE' as subject_type, subject, geography_code, month, status, reason, flag_id,
+            cast(null as varchar) as note_key
         from measure_targets
     )
 ),
@@ -101,11 +112,10 @@ ranked as (
         subject,
         geography_code,
         month,
-        max(case status when 'SUPPRESS' then 4 when 'WARN' then 3 when 'CAVEAT' then 2 else 1 end)
-            as severity,
-        string_agg(reason, ' | ' order by
-            case status when 'SUPPRESS' then 4 when 'WARN' then 3 when 'CAVEAT' then 2 else 1 end
-            desc, reason) as reasons,
+        max({{ quality_severity('status') }}) as severity,
+        string_agg(reason, ' | ' order by {{ quality_severity('status') }} desc, reason)
+            as reasons,
+        string_agg(distinct note_key, ',' order by note_key) as note_keys,
         string_agg(flag_id, ', ' order by flag_id) as flag_ids,
         string_agg(flag_id, ', ' order by flag_id) filter (where status = 'WARN')
             as unreviewed_flag_ids
@@ -118,11 +128,11 @@ select
     c.subject,
     c.geography_code,
     c.month,
-    case r.severity when 4 then 'SUPPRESS' when 3 then 'WARN' when 2 then 'CAVEAT' else 'OK' end
-        as status,
+    {{ quality_status_of('r.severity') }} as status,
     coalesce(r.reasons, '') as reasons,
     coalesce(r.flag_ids, '') as flag_ids,
-    coalesce(r.unreviewed_flag_ids, '') as unreviewed_flag_ids
+    coalesce(r.unreviewed_flag_ids, '') as unreviewed_flag_ids,
+    coalesce(r.note_keys, '') as note_keys
 from cells as c
 left join ranked as r
     on r.subject_type = c.subject_type

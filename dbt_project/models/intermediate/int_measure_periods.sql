@@ -1,0 +1,80 @@
+-- Published measures by month, calendar quarter and performance year (April to March), for
+-- England and Wales and each region: numerators and denominators summed over the period's months
+-- (never averaged), with the period's quality status (the strictest of its months, macro
+-- quality_severity), every reason and note key of its months, and whether it is provisional (a
+-- month provisional, or fewer months loaded than the period has).
+with quality as (
+    select
+        subject as measure_code,
+        geography_code,
+        month,
+        status,
+        reasons,
+        note_keys,
+        unreviewed_flag_ids
+    from {{ ref('period_quality') }}
+    where subject_type = 'MEASURE'
+),
+
+months as (
+    select
+        m.measure_code,
+        m.geography_level,
+        m.geography_code,
+        m.geography_name,
+        m.month,
+        m.numerator,
+        m.denominator,
+        m.provisional,
+        {{ quality_severity('q.status') }} as severity,
+        nullif(q.reasons, '') as reasons,
+        nullif(q.note_keys, '') as note_keys,
+        nullif(q.unreviewed_flag_ids, '') as unreviewed_flag_ids
+    from {{ ref('measure_monthly') }} as m
+    inner join {{ ref('dim_measures') }} as c on c.measure_code = m.measure_code and c.is_published
+    left join quality as q
+        on q.measure_code = m.measure_code
+        and q.geography_code = m.geography_code
+        and q.month = m.month
+),
+
+months_in_periods as (
+    select *, 'MONTH' as period_type, strftime(month, '%Y-%m') as period,
+        month as period_start, 1 as months_in_period
+    from months
+    union all
+    select *, 'QUARTER' as period_type,
+        strftime(month, '%Y') || ' Q' || quarter(month)::varchar as period,
+        date_trunc('quarter', month)::date as period_start, 3 as months_in_period
+    from months
+    union all
+    select *, 'PERFORMANCE_YEAR' as period_type, {{ performance_year('month') }} as period,
+        make_date(year(month) - case when month(month) < 4 then 1 else 0 end, 4, 1)
+            as period_start,
+        12 as months_in_period
+    from months
+)
+
+select
+    measure_code,
+    geography_level,
+    geography_code,
+    geography_name,
+    period_type,
+    period,
+    period_start,
+    (period_start + to_months(any_value(months_in_period)) - interval 1 day)::date as period_end,
+    any_value(months_in_period) as months_in_period,
+    count(*) as months_loaded,
+    sum(numerator)::bigint as numerator,
+    sum(denominator)::bigint as denominator,
+    case when sum(denominator) > 0 then sum(numerator) / sum(denominator) end as performance,
+    bool_or(provisional) or count(*) < any_value(months_in_period) as provisional,
+    {{ quality_status_of('max(severity)') }} as quality_status,
+    coalesce(string_agg(distinct reasons, ' | ' order by reasons), '') as quality_reasons,
+    {{ union_note_keys('note_keys') }} as note_keys,
+    coalesce(string_agg(distinct unreviewed_flag_ids, ', ' order by unreviewed_flag_ids), '')
+        as unreviewed_flag_ids
+from months_in_periods
+group by measure_code, geography_level, geography_code, geography_name, period_type, period,
+    period_start
