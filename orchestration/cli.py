@@ -163,7 +163,9 @@ def _run(args: argparse.Namespace) -> int:
         for reason in summary.held:
             print(f"  - {reason}")
     else:
-        print(f"Edition {summary.edition}:     {settings.editions_dir / str(summary.edition)}")
+        print(f"Edition {summary.edition} staged: {settings.staging_dir / str(summary.edition)}")
+        for notice in summary.notices:
+            print(f"  {notice}")
     return 0
 
 

@@ -7,13 +7,15 @@
 - `data_months` / `rated_years`: the months with data (delivered or loaded), and the
   performance years a region can be rated in (data and a target);
 - `configuration_problems`: every configuration file of a run checked at once (reviews,
-  targets, moderations, quality thresholds), one line per problem. The runner calls it before
+  targets, moderations, quality thresholds, the workbook's cover settings, the disclosure
+  threshold), one line per problem. The runner calls it before
   loading anything, and the warehouse asset before dbt reads the files.
 """
 
 from __future__ import annotations
 
 import io
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +25,9 @@ from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.configuration import (
     ConfigurationError,
     performance_year,
+    validate_disclosure_threshold,
     validate_moderations,
+    validate_publication,
     validate_targets,
 )
 from schemas.contracts import MONTHLY_EXTRACTS
@@ -111,4 +115,22 @@ def configuration_problems(settings: Settings) -> list[str]:
     targets_ok = settings.targets_file is None or check(lambda: read_targets(settings.targets_file))
     years = rated_years(settings) if targets_ok else None
     check(lambda: read_moderations(settings.moderations_file, years))
+    check(lambda: read_publication(settings.publication_file))
+    if settings.disclosure_threshold_setting is not None:
+        check(
+            lambda: validate_disclosure_threshold(
+                settings.disclosure_threshold_setting, "PROBATION_DISCLOSURE_THRESHOLD"
+            )
+        )
     return problems
+
+
+def read_publication(path: Path) -> dict:
+    """The workbook's cover settings, checked (schemas/configuration.py)."""
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigurationError(f"{path}: cannot be read ({error.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"{path}: not valid TOML ({error})") from None
+    return validate_publication(values, path)

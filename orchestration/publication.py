@@ -1,11 +1,13 @@
-"""Publication tables of an edition: the published window, suppression and shorthand.
+"""The tables of an edition, as tidy data frames: the edition's window picked from the marts,
+figures rounded, period names written out. Nothing here decides what a cell is: that is
+`publication_cells` (dbt), which these functions only select from and format.
 
 An edition is named by its last month. Its national table covers that month and the months
-before it (15 by default), its regional table the last complete calendar quarters (5 by
-default); `edition_windows.csv` (a dbt seed) holds the window lengths and their exceptions.
-Every cell's quality status comes from `period_quality`: SUPPRESS publishes `[x]` with the
-reason as a note, CAVEAT publishes the figure with its note. Figures are rounded here and only
-here. Functions take and return data frames; reading and writing is the assets' job.
+before it (15 by default), its regional, attainment and circumstances tables the last complete
+calendar quarters (5 by default), its yearly tables the performance years those months touch;
+`edition_windows.csv` (a dbt seed) holds the window lengths and their exceptions. Percentages
+are rounded here and only here, half up (GSS practice). Functions take and return data frames;
+reading and writing is the assets' job.
 """
 
 from __future__ import annotations
@@ -13,27 +15,69 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
 from orchestration.partitions import month_range
 from orchestration.settings import DBT_PROJECT_DIR
-from schemas.published import NATIONAL_MONTHLY, REGIONAL_QUARTERLY
+from schemas.published import (
+    ACCOMMODATION,
+    ATTAINMENT_QUARTERLY,
+    ATTAINMENT_YEARLY,
+    EDITION_TABLES,
+    EMPLOYMENT,
+    INSPECTIONS,
+    NATIONAL_MONTHLY,
+    QUALITY,
+    RATING_POINTS,
+    RATINGS,
+    REGIONAL_QUARTERLY,
+    TableSpec,
+    pandera_schema,
+)
 
 WINDOWS_SEED = DBT_PROJECT_DIR / "seeds" / "edition_windows.csv"
-VALUE_COLUMNS = ("numerator", "denominator", "performance_pct")
-SEVERITY = {"OK": 0, "CAVEAT": 1, "WARN": 2, "SUPPRESS": 3}
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+# The marts an edition is built from.
+MART_INPUTS = (
+    "publication_cells",
+    "period_quality",
+    "region_ratings",
+    "region_rating_points",
+    "inspection_league_table",
+    "dim_measures",
+)
+CIRCUMSTANCE_EXTRACTS = ("accommodation_checks", "employment_checks")
 
 
 @dataclass(frozen=True)
 class EditionWindow:
     edition: str
     months: tuple[str, ...]  # national monthly periods, YYYY-MM
-    quarters: tuple[date, ...]  # regional quarterly periods, first day of each quarter
+    quarters: tuple[date, ...]  # quarterly periods, first day of each quarter
 
     @property
     def first_month(self) -> str:
         return min(self.months[0], self.quarters[0].strftime("%Y-%m"))
+
+    @property
+    def quarter_codes(self) -> tuple[str, ...]:
+        return tuple(f"{q.year} Q{(q.month - 1) // 3 + 1}" for q in self.quarters)
+
+    @property
+    def years(self) -> tuple[str, ...]:
+        """Performance years (April to March, e.g. 2024-25) with a month in the window."""
+        return tuple(sorted({performance_year(m) for m in self.months}))
+
+
+def performance_year(month: str) -> str:
+    year, mon = map(int, month.split("-"))
+    start = year - (mon < 4)
+    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def _shift_month(month: str, offset: int) -> str:
@@ -67,128 +111,262 @@ def edition_window(edition: str) -> EditionWindow:
     return EditionWindow(edition, months, quarters)
 
 
-def _percent(numerator: float, denominator: float) -> str:
-    return f"{100 * numerator / denominator:.1f}"
+def period_name(period: str, period_type: str) -> str:
+    """A period code in words: month 2024-01 January 2024; quarter 2024 Q1 Jan to Mar 2024;
+    performance year 2024-25 April 2024 to March 2025."""
+    if period_type == "QUARTER":
+        year, quarter = period.split(" Q")
+        first = 3 * (int(quarter) - 1)
+        return f"{MONTH_NAMES[first][:3]} to {MONTH_NAMES[first + 2][:3]} {year}"
+    if period_type == "PERFORMANCE_YEAR":
+        start = int(period[:4])
+        return f"April {start} to March {start + 1}"
+    year, month = period.split("-")
+    return f"{MONTH_NAMES[int(month) - 1]} {year}"
 
 
-def _cells(frame: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
-    """Apply validity, suppression and shorthand to unrounded figures with a quality status."""
-    frame = frame.merge(
-        catalogue[["measure_code", "measure_name", "valid_from"]], on="measure_code"
+def month_span(first: str, last: str) -> str:
+    """Months first to last (YYYY-MM) in words: January 2024 to March 2025."""
+    (y1, m1), (y2, m2) = (map(int, first.split("-")), map(int, last.split("-")))
+    return f"{MONTH_NAMES[m1 - 1]} {y1} to {MONTH_NAMES[m2 - 1]} {y2}"
+
+
+def percent(value, numerator=None, denominator=None) -> float | None:
+    """A proportion as a percentage rounded to 1 decimal place, halves up (GSS practice).
+    Exact from the integer numerator and denominator when given."""
+    if numerator is not None and denominator and not pd.isna(numerator):
+        exact = Decimal(int(numerator)) * 100 / Decimal(int(denominator))
+    elif value is None or pd.isna(value):
+        return None
+    else:
+        exact = Decimal(repr(float(value))) * 100
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def edition_cells(cells: pd.DataFrame, window: EditionWindow) -> dict[str, pd.DataFrame]:
+    """The rows of publication_cells each cell-based table of the edition publishes. The gate
+    reads the same selection, so whatever is published is what was checked."""
+    group, grain, period = cells["table_group"], cells["period_type"], cells["period"]
+    quarterly = grain.eq("QUARTER") & period.isin(window.quarter_codes)
+    return {
+        NATIONAL_MONTHLY.name: cells[
+            group.eq("MEASURE")
+            & cells["breakdown"].eq("NATIONAL")
+            & grain.eq("MONTH")
+            & period.isin(window.months)
+        ],
+        REGIONAL_QUARTERLY.name: cells[group.eq("MEASURE") & quarterly],
+        ATTAINMENT_YEARLY.name: cells[
+            group.eq("TARGET_ATTAINMENT") & grain.eq("PERFORMANCE_YEAR") & period.isin(window.years)
+        ],
+        ATTAINMENT_QUARTERLY.name: cells[group.eq("TARGET_ATTAINMENT") & quarterly],
+        ACCOMMODATION.name: cells[group.eq("ACCOMMODATION") & quarterly],
+        EMPLOYMENT.name: cells[group.eq("EMPLOYMENT") & quarterly],
+    }
+
+
+ATTAINMENT_WORDS = {"MET": "Met", "NEAR_MISS": "Near miss", "MISSED": "Missed"}
+
+
+def _cell_table(selected: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """A tidy table from publication_cells rows: values only where the mart publishes them."""
+    rows = selected.sort_values(
+        ["subject", "breakdown", "breakdown_value", "category", "period_start"]
     )
-    rows = []
-    for r in frame.itertuples(index=False):
-        notes = [r.reasons] if r.reasons else []
-        if r.quality_status == "SUPPRESS":
-            values, status = ("[x]",) * 3, "suppressed"
-        elif pd.Timestamp(r.period_start) < pd.Timestamp(r.valid_from):
-            values, status = ("[z]",) * 3, "not applicable"
-            notes.append(f"Measure valid for publication from {pd.Timestamp(r.valid_from):%B %Y}.")
-        elif r.denominator == 0:
-            values, status = ("0", "0", "[z]"), "not applicable"
-            notes.append("No cases in the period.")
-        else:
-            values = (
-                str(int(r.numerator)),
-                str(int(r.denominator)),
-                _percent(r.numerator, r.denominator),
+    counts, values = rows["counts_published"].astype(bool), rows["value_published"].astype(bool)
+    shown_symbol = rows["cell_status"].eq("provisional").map({True: "[p]", False: ""})
+    rate = [
+        percent(v, n, d) if ok else None
+        for v, n, d, ok in zip(
+            rows["value"], rows["numerator"], rows["denominator"], values, strict=True
+        )
+    ]
+    out = pd.DataFrame(
+        {
+            "measure_code": rows["subject"],
+            "measure_name": rows["subject_name"],
+            "checkpoint": rows["subject"],
+            "checkpoint_name": rows["subject_name"],
+            "geography_level": rows["breakdown"],
+            "geography_code": rows["geography_code"],
+            "geography_name": rows["geography_name"],
+            "breakdown": rows["breakdown"],
+            "breakdown_name": rows["breakdown_name"],
+            "group_code": rows["breakdown_value"],
+            "group_name": rows["breakdown_value_name"],
+            "status_code": rows["category"],
+            "status_name": rows["category_name"],
+            "period": rows["period"],
+            "period_name": [
+                period_name(p, t) for p, t in zip(rows["period"], rows["period_type"], strict=True)
+            ],
+            "months_counted": rows["months_loaded"],
+            "numerator": rows["numerator"].where(counts),
+            "denominator": rows["denominator"].where(counts),
+            "people": rows["numerator"].where(counts),
+            "performance_pct": rate,
+            "share_pct": rate,
+            "target_pct": [percent(t) for t in rows["target"]],
+            "attainment": rows["attainment"].map(ATTAINMENT_WORDS).where(values),
+            "cell_status": rows["cell_status"],
+            # the symbol of a value: why it is empty, or [p] when it is shown but provisional
+            "count_shorthand": rows["shorthand"].where(~counts, shown_symbol),
+            "rate_shorthand": rows["value_shorthand"].where(~values, shown_symbol),
+            "quality_status": rows["quality_status"],
+            "quality_reasons": rows["quality_reasons"].replace("", "None"),
+        }
+    )
+    return _conform(out, spec)
+
+
+def _conform(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    frame = frame[[c.name for c in spec.columns]].reset_index(drop=True)
+    return pandera_schema(spec).validate(frame)
+
+
+def _yes_no(series: pd.Series) -> pd.Series:
+    return series.fillna(False).astype(bool).map({True: "Yes", False: "No"})
+
+
+def ratings_table(ratings: pd.DataFrame, window: EditionWindow) -> pd.DataFrame:
+    rows = ratings[ratings["performance_year"].isin(window.years)].sort_values(
+        ["performance_year", "region_code"]
+    )
+    out = rows.assign(
+        score_pct=[percent(s) for s in rows["score"]],
+        moderated=_yes_no(rows["moderated"]),
+        moderation_reason=rows["moderation_reason"].fillna("None"),
+        provisional=_yes_no(rows["provisional"]),
+    )
+    return _conform(out, RATINGS)
+
+
+def rating_points_table(
+    points: pd.DataFrame, catalogue: pd.DataFrame, window: EditionWindow
+) -> pd.DataFrame:
+    rows = points[points["performance_year"].isin(window.years)].merge(
+        catalogue[["measure_code", "measure_name"]], on="measure_code"
+    )
+    rows = rows.sort_values(["performance_year", "region_code", "measure_code"])
+    out = rows.assign(
+        performance_pct=[
+            percent(v, n, d)
+            for v, n, d in zip(
+                rows["performance"], rows["numerator"], rows["denominator"], strict=True
             )
-            status = "provisional" if r.provisional else "published"
-            if r.provisional:
-                notes.append("[p] Provisional: a later delivery can still complete this period.")
+        ],
+        target_pct=[percent(t) for t in rows["target"]],
+        national_performance_pct=[percent(t) for t in rows["national_performance"]],
+        counts=_yes_no(rows["counts"]),
+    )
+    return _conform(out, RATING_POINTS)
+
+
+def inspections_table(league: pd.DataFrame) -> pd.DataFrame:
+    rows = league.sort_values(["framework", "rank_in_framework", "organisation_code"])
+    out = rows.assign(published_date=pd.to_datetime(rows["published_date"]).dt.strftime("%Y-%m-%d"))
+    return _conform(out, INSPECTIONS)
+
+
+def quality_table(
+    quality: pd.DataFrame, catalogue: pd.DataFrame, first_month: str, edition: str
+) -> pd.DataFrame:
+    """Every suppressed or caveated period from first_month to the edition, one row per reason:
+    the months it spans, the published measures (and circumstances extracts) it touches, the
+    geographies, and the strictest status it carries."""
+    published = set(catalogue.loc[catalogue["is_published"].astype(bool), "measure_code"])
+    q = quality.assign(ym=pd.to_datetime(quality["month"]).dt.strftime("%Y-%m"))
+    q = q[
+        q["ym"].between(first_month, edition)
+        & q["status"].isin(["SUPPRESS", "CAVEAT"])
+        & (
+            (q["subject_type"].eq("MEASURE") & q["subject"].isin(published))
+            | (q["subject_type"].eq("EXTRACT") & q["subject"].isin(CIRCUMSTANCE_EXTRACTS))
+        )
+    ]
+    exploded = q.assign(reason=q["reasons"].str.split(r" \| ")).explode("reason")
+    exploded = exploded[exploded["reason"].fillna("").str.len() > 0]
+    rows = []
+    for reason, group in exploded.groupby("reason", sort=True):
         rows.append(
             {
-                "measure_code": r.measure_code,
-                "measure_name": r.measure_name,
-                "geography_level": r.geography_level,
-                "geography_code": r.geography_code,
-                "geography_name": r.geography_name,
-                "period": r.period,
-                "numerator": values[0],
-                "denominator": values[1],
-                "performance_pct": values[2],
-                "status": status,
-                "notes": " ".join(notes) or "none",
+                "quality_status": "SUPPRESS" if group["status"].eq("SUPPRESS").any() else "CAVEAT",
+                "first_month": group["ym"].min(),
+                "last_month": group["ym"].max(),
+                "subjects": ", ".join(sorted(set(group["subject"]))),
+                "geographies": ", ".join(sorted(set(group["geography_code"]))),
+                "reasons": reason,
             }
         )
-    return pd.DataFrame(rows, columns=list(NATIONAL_MONTHLY.columns))
+    frame = pd.DataFrame(rows, columns=[c.name for c in QUALITY.columns])
+    if frame.empty:
+        frame.loc[0] = ["OK", first_month, edition, "None", "None", "No period in the window is "
+                        "suppressed or caveated."]  # fmt: skip
+    frame = frame.sort_values(["first_month", "quality_status", "reasons"])
+    return _conform(frame, QUALITY)
 
 
-def measure_quality(quality: pd.DataFrame) -> pd.DataFrame:
-    """The MEASURE rows of period_quality (it also holds one row per extract)."""
-    if "subject_type" not in quality.columns:
-        return quality.copy()
-    return quality[quality["subject_type"].eq("MEASURE")].copy()
-
-
-def worst_status(statuses: pd.Series) -> str:
-    return max(statuses, key=lambda s: SEVERITY[s]) if len(statuses) else "OK"
-
-
-def national_monthly(
-    window: EditionWindow,
-    monthly: pd.DataFrame,
-    quality: pd.DataFrame,
-    catalogue: pd.DataFrame,
-) -> pd.DataFrame:
-    """National figures by month for the edition's months, with quality applied."""
-    published = catalogue.loc[catalogue["is_published"], "measure_code"]
-    rows = monthly[
-        (monthly["geography_level"] == "NATIONAL")
-        & monthly["measure_code"].isin(published)
-        & monthly["month"].dt.strftime("%Y-%m").isin(window.months)
-    ].copy()
-    rows["period"] = rows["month"].dt.strftime("%Y-%m")
-    rows["period_start"] = rows["month"]
-    rows = rows.merge(
-        measure_quality(quality).rename(
-            columns={"subject": "measure_code", "status": "quality_status"}
-        )[["measure_code", "geography_code", "month", "quality_status", "reasons"]],
-        on=["measure_code", "geography_code", "month"],
-        how="left",
+def edition_tables(
+    window: EditionWindow, marts: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """Every table of the edition, tidy and validated against its contract."""
+    selected = edition_cells(marts["publication_cells"], window)
+    tables = {name: _cell_table(rows, EDITION_TABLES[name]) for name, rows in selected.items()}
+    tables[RATINGS.name] = ratings_table(marts["region_ratings"], window)
+    tables[RATING_POINTS.name] = rating_points_table(
+        marts["region_rating_points"], marts["dim_measures"], window
     )
-    missing = rows["quality_status"].isna()
-    if missing.any():
-        raise ValueError(f"{int(missing.sum())} national cells have no period_quality row")
-    rows = rows.sort_values(["measure_code", "month"])
-    return NATIONAL_MONTHLY.validate(_cells(rows, catalogue))
+    tables[INSPECTIONS.name] = inspections_table(marts["inspection_league_table"])
+    tables[QUALITY.name] = quality_table(
+        marts["period_quality"], marts["dim_measures"], edition_first_month(window), window.edition
+    )
+    return {name: tables[name] for name in EDITION_TABLES}
 
 
-def regional_quarterly(
-    window: EditionWindow,
-    quarterly: pd.DataFrame,
-    quality: pd.DataFrame,
-    catalogue: pd.DataFrame,
-) -> pd.DataFrame:
-    """Regional figures by quarter for the edition's quarters; a quarter takes the strictest
-    quality status of its months, with every reason."""
-    published = catalogue.loc[catalogue["is_published"], "measure_code"]
-    starts = [pd.Timestamp(q) for q in window.quarters]
-    rows = quarterly[
-        (quarterly["geography_level"] == "REGION")
-        & quarterly["measure_code"].isin(published)
-        & quarterly["quarter_start"].isin(starts)
-    ].copy()
-    q = measure_quality(quality)
-    q["quarter_start"] = q["month"].dt.to_period("Q").dt.start_time
-    by_quarter = (
-        q.groupby(["subject", "geography_code", "quarter_start"])
-        .agg(
-            quality_status=("status", worst_status),
-            reasons=("reasons", lambda s: " | ".join(sorted({x for x in s if x}))),
-        )
-        .reset_index()
-        .rename(columns={"subject": "measure_code"})
+def edition_first_month(window: EditionWindow) -> str:
+    """The first month any table of the edition covers (its first performance year's April)."""
+    first_year = window.years[0] if window.years else performance_year(window.first_month)
+    return min(window.first_month, f"{first_year[:4]}-04")
+
+
+def table_periods(window: EditionWindow) -> dict[str, str]:
+    """The months each table of the edition covers, in words, for its title."""
+    quarters = month_span(
+        window.quarters[0].strftime("%Y-%m"),
+        _shift_month(window.quarters[-1].strftime("%Y-%m"), 2),
     )
-    rows = rows.merge(
-        by_quarter, on=["measure_code", "geography_code", "quarter_start"], how="left"
+    first_year, last_year = window.years[0], window.years[-1]
+    years = month_span(f"{first_year[:4]}-04", f"{int(last_year[:4]) + 1}-03")
+    return {
+        NATIONAL_MONTHLY.name: month_span(window.months[0], window.months[-1]),
+        REGIONAL_QUARTERLY.name: quarters,
+        ATTAINMENT_YEARLY.name: years,
+        ATTAINMENT_QUARTERLY.name: quarters,
+        RATINGS.name: years,
+        RATING_POINTS.name: years,
+        INSPECTIONS.name: "",
+        ACCOMMODATION.name: quarters,
+        EMPLOYMENT.name: quarters,
+        QUALITY.name: month_span(edition_first_month(window), window.edition),
+    }
+
+
+def table_note_keys(window: EditionWindow, marts: dict[str, pd.DataFrame]) -> dict[str, list]:
+    """The notes each table references: those of its kind (schemas/published.py), then those
+    its cells carry (publication_cells.note_keys: known periods, reviewed flags)."""
+    selected = edition_cells(marts["publication_cells"], window)
+    quality = marts["period_quality"]
+    in_range = (
+        pd.to_datetime(quality["month"])
+        .dt.strftime("%Y-%m")
+        .between(edition_first_month(window), window.edition)
     )
-    missing = rows["quality_status"].isna()
-    if missing.any():
-        raise ValueError(f"{int(missing.sum())} regional cells have no period_quality row")
-    incomplete = ~rows["complete"]
-    rows.loc[incomplete, "provisional"] = True
-    rows["period"] = rows["quarter"]
-    rows["period_start"] = rows["quarter_start"]
-    rows = rows.sort_values(["measure_code", "geography_code", "quarter_start"])
-    return REGIONAL_QUARTERLY.validate(_cells(rows, catalogue))
+    found = {name: rows["note_keys"] for name, rows in selected.items()}
+    found[QUALITY.name] = quality.loc[
+        in_range & quality["status"].isin(["SUPPRESS", "CAVEAT"]), "note_keys"
+    ]
+    keys = {}
+    for name, spec in EDITION_TABLES.items():
+        carried = sorted({k for value in found.get(name, []) for k in str(value).split(",") if k})
+        keys[name] = list(dict.fromkeys([*spec.notes, *carried]))
+    return keys

@@ -42,6 +42,7 @@ class RunSummary:
     refreshed: bool = False
     held: list[str] = field(default_factory=list)
     edition: str | None = None
+    notices: list[str] = field(default_factory=list)
     log_file: Path | None = None
 
     @property
@@ -174,4 +175,8 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
     summary.refreshed = not blocking_failures
     for materialization in result.asset_materializations_for_node("publication_tables"):
         summary.edition = str(materialization.metadata["edition"].value)
+    for materialization in result.asset_materializations_for_node("edition_files"):
+        notice = str(materialization.metadata["ods"].value)
+        if notice.startswith("ODS not produced"):
+            summary.notices.append(notice)
     return summary

@@ -14,10 +14,18 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 MODERATIONS_SEED = DBT_PROJECT_DIR / "seeds" / "ratings" / "rating_moderations.csv"
+PUBLICATION_FILE = PROJECT_ROOT / "publication.toml"
 FIRST_MONTH = "2019-04"
 TIMEZONE = "Europe/London"
 NATIONAL_CODE = "K04000001"
 NATIONAL_NAME = "England and Wales"
+
+
+def dbt_project_vars() -> dict:
+    """The variables of dbt_project.yml with their defaults."""
+    import yaml  # installed with dbt
+
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,39 @@ class Settings:
         return self.data_dir / "analytics"
 
     @property
-    def editions_dir(self) -> Path:
-        """Built editions: one folder per edition, written only after the gate passes."""
-        return self.data_dir / "editions"
+    def candidates_dir(self) -> Path:
+        """Candidate tables of each edition (tidy Parquet), which the quality gate checks."""
+        return self.data_dir / "candidates"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Staged editions: one folder per edition (workbook, CSV, Parquet, dictionary), built
+        only after the gate passes; nothing here is released yet."""
+        return self.data_dir / "staging"
+
+    @property
+    def publication_file(self) -> Path:
+        """What the workbook's Cover says (PROBATION_PUBLICATION_FILE, else publication.toml)."""
+        value = os.environ.get("PROBATION_PUBLICATION_FILE")
+        return Path(value).resolve() if value else PUBLICATION_FILE
+
+    @property
+    def disclosure_threshold_setting(self) -> str | None:
+        """PROBATION_DISCLOSURE_THRESHOLD as given (checked by configuration_problems)."""
+        return os.environ.get("PROBATION_DISCLOSURE_THRESHOLD") or None
+
+    @property
+    def disclosure_threshold(self) -> int:
+        """Counts below this many people are confidential in breakdown tables: the setting, else
+        the dbt project's default (var disclosure_threshold)."""
+        value = self.disclosure_threshold_setting
+        return int(value) if value else int(dbt_project_vars()["disclosure_threshold"])
+
+    @property
+    def soffice(self) -> str | None:
+        """The LibreOffice program to convert the workbook to ODS (PROBATION_SOFFICE, else
+        soffice on PATH)."""
+        return os.environ.get("PROBATION_SOFFICE") or None
 
     @property
     def reviews_path(self) -> Path:
@@ -85,7 +123,10 @@ class Settings:
         """dbt variables naming the statistician's files (validated before dbt reads them); only
         those set, so a run with the shipped seeds keeps dbt's partial parsing."""
         found = {"targets_file": self.targets_file, "moderations_file": self.moderations_file}
-        return {k: str(v) for k, v in found.items() if v is not None and v != MODERATIONS_SEED}
+        chosen = {k: str(v) for k, v in found.items() if v is not None and v != MODERATIONS_SEED}
+        if self.disclosure_threshold_setting:
+            chosen["disclosure_threshold"] = self.disclosure_threshold_setting
+        return chosen
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt profile and sources read. `buildable` indirect selection

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -229,3 +230,57 @@ def validate_moderations(
         path,
         key_words="a second moderation for the same region and performance year",
     )
+
+
+STATISTICAL_STATUSES = (
+    "Official statistics in development",
+    "Management information",
+    "Official statistics",
+    "Accredited official statistics",
+)
+PUBLICATION_TEXT_KEYS = (
+    "title",
+    "statistical_status",
+    "producer",
+    "source",
+    "contact_email",
+    "next_update",
+)
+
+
+def validate_publication(values: dict, path: Path) -> dict:
+    """The workbook's cover settings (publication.toml): every text key filled in, a known
+    statistical status, an ISO publication date or none, caveats a list of text."""
+
+    def fail(key: str, rule: str) -> None:
+        raise ConfigurationError(f"{path}: key {key}: {rule}")
+
+    for key in PUBLICATION_TEXT_KEYS:
+        value = values.get(key)
+        if not isinstance(value, str) or not value.strip():
+            fail(key, "missing or empty, expected text")
+    if values["statistical_status"] not in STATISTICAL_STATUSES:
+        fail(
+            "statistical_status",
+            f"is {values['statistical_status'][:60]!r}, expected one of "
+            + ", ".join(STATISTICAL_STATUSES),
+        )
+    published = values.get("publication_date", "")
+    if published:
+        try:
+            date.fromisoformat(str(published))
+        except ValueError:
+            fail("publication_date", f"is {str(published)[:30]!r}, expected YYYY-MM-DD or empty")
+    caveats = values.get("caveats", [])
+    if not isinstance(caveats, list) or not all(isinstance(c, str) and c for c in caveats):
+        fail("caveats", "expected a list of text")
+    return values
+
+
+def validate_disclosure_threshold(value: str, variable: str) -> int:
+    """The disclosure threshold: a whole number of people, at least 2 (1 would hide nothing)."""
+    if not value.strip().isdigit() or int(value) < 2:
+        raise ConfigurationError(
+            f"{variable}: is {value[:30]!r}, expected a whole number of people, at least 2"
+        )
+    return int(value)

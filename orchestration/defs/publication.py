@@ -1,34 +1,47 @@
 """Publication assets: the candidate tables of an edition, the blocking quality gate on them,
-and the edition's files, written only when the gate passes.
+and the staged edition (workbook, CSV, Parquet, data dictionary), built only when the gate
+passes.
 
-The gate re-reads `period_quality` from the warehouse itself, so it holds whatever produced the
-candidate tables (a full run, or a backfill that selects only the publication assets). An
-unreviewed WARN in the edition's window fails it, naming the flags. `edition_files` runs the same
-gate again before writing anything, so even a selection without the check cannot publish a
-suppressed or unreviewed cell."""
+The gate re-reads `publication_cells` and `period_quality` from the warehouse itself, so it
+holds whatever produced the candidate tables (a full run, or a backfill that selects only the
+publication assets). An unreviewed WARN on a cell the edition publishes fails it, naming the
+flags. `edition_files` runs the same gate again before writing anything, so even a selection
+without the check cannot stage a suppressed or unreviewed cell. Nothing is released here:
+staging is what a person reviews before release."""
 
+import hashlib
 import json
-import os
-import shutil
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
+from orchestration.atomic import building
+from orchestration.dbt_manifest import ensure_manifest
 from orchestration.defs.warehouse import WAREHOUSE_POOL
+from orchestration.dictionary import data_dictionary, dbt_column_docs
 from orchestration.gate import (
     gate_violations,
     unreviewed_flag_ids,
     warning_violations,
-    window_warnings,
+    window_holds,
 )
-from orchestration.publication import edition_window, national_monthly, regional_quarterly
+from orchestration.publication import (
+    MART_INPUTS,
+    edition_tables,
+    edition_window,
+    table_note_keys,
+    table_periods,
+)
 from orchestration.resources import PipelineResource
 from orchestration.settings import Settings
-from schemas.published import PUBLISHED_TABLES, SHORTHAND
+from orchestration.workbook import Cover, build_xlsx, convert_to_ods, find_soffice
+from schemas.published import EDITION_TABLES, pandera_schema
 
-MART_INPUTS = ["measure_monthly", "measure_quarterly", "period_quality", "dim_measures"]
+WORKBOOK_STEM = "probation-performance"
 
 
 class EditionConfig(dg.Config):
@@ -42,55 +55,53 @@ def read_marts(settings: Settings, names: list[str]) -> dict[str, pd.DataFrame]:
         return {name: con.sql(f"select * from {name}").df() for name in names}
 
 
-def staging_dir(settings: Settings, edition: str):
-    return settings.data_dir / "staging" / edition
-
-
 @dg.asset(
     group_name="publication",
-    deps=MART_INPUTS,
+    deps=list(MART_INPUTS),
     pool=WAREHOUSE_POOL,
     kinds={"pandas", "parquet"},
     description=(
-        "Candidate tables of an edition: national figures by month and regional figures by "
-        "quarter, rounded, with [x] in suppressed cells and notes from period_quality."
+        "Candidate tables of an edition, tidy and validated: national figures by month, "
+        "regional figures by quarter, target attainment, ratings, inspections, circumstances "
+        "and quality, selected from publication_cells and the rating marts and rounded. "
+        "Written to candidates/<edition>/ for the quality gate."
     ),
 )
 def publication_tables(
     context: dg.AssetExecutionContext, config: EditionConfig, pipeline: PipelineResource
 ) -> dg.MaterializeResult:
     settings = pipeline.settings()
-    marts = read_marts(settings, MART_INPUTS)
+    marts = read_marts(settings, list(MART_INPUTS))
     edition = _staged_edition(settings, config)
-    measured = marts["measure_monthly"]["month"].dt.strftime("%Y-%m")
+    cells = marts["publication_cells"]
+    measured = cells.loc[cells["period_type"].eq("MONTH"), "period"]
     if not (measured == edition).any():
         span = f"data runs from {measured.min()} to {measured.max()}" if len(measured) else "none"
         raise dg.Failure(
             description=f"edition {edition}: no data for that month ({span})", allow_retries=False
         )
     window = edition_window(edition)
-    catalogue = marts["dim_measures"]
-    tables = {
-        "national_monthly": national_monthly(
-            window, marts["measure_monthly"], marts["period_quality"], catalogue
-        ),
-        "regional_quarterly": regional_quarterly(
-            window, marts["measure_quarterly"], marts["period_quality"], catalogue
-        ),
+    tables = edition_tables(window, marts)
+    manifest = {
+        "edition": edition,
+        "periods": table_periods(window),
+        "notes": table_note_keys(window, marts),
+        "rows": {name: len(table) for name, table in tables.items()},
     }
-    out = staging_dir(settings, edition)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        table.to_parquet(out / f"{name}.parquet", index=False)
-    (out / "edition.json").write_text(json.dumps({"edition": edition}))
+    out = settings.candidates_dir / edition
+    with building(out) as tmp:
+        tmp.mkdir()
+        for name, table in tables.items():
+            table.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "candidate.json").write_text(json.dumps(manifest, indent=2))
+    statuses = pd.concat([t["cell_status"] for t in tables.values() if "cell_status" in t])
     return dg.MaterializeResult(
         metadata={
             "edition": edition,
-            "staging_dir": dg.MetadataValue.path(str(out)),
+            "candidates_dir": dg.MetadataValue.path(str(out)),
             **{f"{n}_rows": len(t) for n, t in tables.items()},
-            "suppressed_cells": int(
-                sum((t["status"] == "suppressed").sum() for t in tables.values())
-            ),
+            "suppressed_cells": int(statuses.eq("suppressed").sum()),
+            "confidential_cells": int(statuses.eq("confidential").sum()),
         }
     )
 
@@ -100,30 +111,35 @@ def _staged_edition(settings: Settings, config: EditionConfig) -> str:
     if config.edition:
         return config.edition
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        newest = con.execute("select max(month) from measure_monthly").fetchone()[0]
-    return newest.strftime("%Y-%m")
+        newest = con.execute(
+            "select max(period) from publication_cells where period_type = 'MONTH'"
+        ).fetchone()[0]
+    return newest
 
 
 def run_gate(settings: Settings, edition: str) -> tuple[list[str], list[str]]:
-    """The gate on the staged candidate tables of an edition, against period_quality re-read
-    from the warehouse: (problems as sentences, unreviewed flag ids in the window)."""
-    marts = read_marts(settings, ["period_quality", "dim_measures"])
-    quality, catalogue = marts["period_quality"], marts["dim_measures"]
-    folder = staging_dir(settings, edition)
-    tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in PUBLISHED_TABLES}
+    """The gate on the candidate tables of an edition, against publication_cells and
+    period_quality re-read from the warehouse: (problems as sentences, unreviewed flag ids)."""
+    marts = read_marts(settings, ["publication_cells", "period_quality"])
+    folder = settings.candidates_dir / edition
+    if not (folder / "candidate.json").exists():
+        return [f"edition {edition}: no candidate tables in {folder} (run publication_tables)"], []
+    tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in EDITION_TABLES}
     window = edition_window(edition)
-    problems = warning_violations(window, quality, catalogue, settings.reviews_path)
-    problems += gate_violations(tables, quality)
-    return problems, unreviewed_flag_ids(window_warnings(window, quality, catalogue))
+    cells = marts["publication_cells"]
+    problems = warning_violations(window, cells, settings.reviews_path)
+    problems += gate_violations(tables, marts["period_quality"])
+    return problems, unreviewed_flag_ids(window_holds(window, cells))
 
 
 @dg.asset_check(
     asset=publication_tables,
     blocking=True,
     description=(
-        "Blocking: no published cell in the edition's window is WARN (an unreviewed quality "
-        "flag), every cell in a period period_quality marks SUPPRESS publishes [x], and every "
-        "cell has a quality status. Re-reads period_quality from the warehouse."
+        "Blocking: no cell the edition publishes holds it (an unreviewed quality flag on a "
+        "cell that is not [z], publication_cells.holds_edition), and every national and "
+        "regional cell in a period period_quality marks SUPPRESS publishes no value. Re-reads "
+        "both from the warehouse."
     ),
 )
 def publication_respects_quality_gate(
@@ -149,10 +165,12 @@ def publication_respects_quality_gate(
 @dg.asset(
     group_name="publication",
     deps=[publication_tables],
-    kinds={"csv"},
+    kinds={"csv", "parquet", "xlsx"},
     description=(
-        "The edition's tidy CSV tables, written to editions/<edition>/ only after the quality "
-        "gate passed, with a notes table explaining every shorthand symbol."
+        "The staged edition in staging/<edition>/, built only after the quality gate passed: "
+        "the accessible workbook (XLSX from gptables, ODS from headless LibreOffice), every "
+        "table as tidy CSV and Parquet, and a data dictionary generated from the dbt docs. "
+        "Nothing is released here."
     ),
 )
 def edition_files(
@@ -163,38 +181,90 @@ def edition_files(
     problems, _ = run_gate(settings, edition)
     if problems:  # the blocking check stops a normal run first; this holds any other selection
         raise dg.Failure(
-            description=f"edition {edition} not written: " + "; ".join(problems[:3]),
+            description=f"edition {edition} not staged: " + "; ".join(problems[:3]),
             allow_retries=False,
         )
-    source = staging_dir(settings, edition)
-    target = settings.editions_dir / edition
-    building = target.with_name(f".{edition}.building")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
-    written = {}
-    for name, schema in PUBLISHED_TABLES.items():
-        table = schema.validate(pd.read_parquet(source / f"{name}.parquet"))
-        table.to_csv(building / f"{name}.csv", index=False)
-        written[name] = len(table)
-    pd.DataFrame([{"symbol": s, "meaning": m} for s, m in SHORTHAND.items()]).to_csv(
-        building / "shorthand.csv", index=False
-    )
-    (building / "edition.json").write_text(
-        json.dumps(
-            {
-                "edition": edition,
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "tables": written,
-            },
-            indent=2,
+    source = settings.candidates_dir / edition
+    candidate = json.loads((source / "candidate.json").read_text())
+    tables = {
+        name: pandera_schema(spec).validate(pd.read_parquet(source / f"{name}.parquet"))
+        for name, spec in EDITION_TABLES.items()
+    }
+    threshold = settings.disclosure_threshold
+    notes_text = {
+        key: text.replace("{threshold_below}", str(threshold - 1))
+        for key, text in read_marts(settings, ["publication_notes"])[
+            "publication_notes"
+        ].itertuples(index=False)
+    }
+    target = settings.staging_dir / edition
+    with building(target) as tmp:
+        tmp.mkdir()
+        for folder in ("csv", "parquet"):
+            (tmp / folder).mkdir()
+        for name, table in tables.items():
+            table.to_csv(tmp / "csv" / f"{name}.csv", index=False)
+            table.to_parquet(tmp / "parquet" / f"{name}.parquet", index=False)
+        dictionary = data_dictionary(
+            list(EDITION_TABLES.values()), dbt_column_docs(ensure_manifest())
         )
-    )
-    old = target.with_name(f".{edition}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(building, target)
-    shutil.rmtree(old, ignore_errors=True)
+        dictionary.to_csv(tmp / "data_dictionary.csv", index=False)
+        began = time.perf_counter()
+        xlsx = tmp / f"{WORKBOOK_STEM}-{edition}.xlsx"
+        build_xlsx(
+            xlsx,
+            edition_name=_month_words(edition),
+            tables=tables,
+            specs=EDITION_TABLES,
+            table_notes=candidate["notes"],
+            periods=candidate["periods"],
+            notes_text=notes_text,
+            cover=Cover.read(settings.publication_file, threshold),
+        )
+        xlsx_seconds = time.perf_counter() - began
+        ods, notice = convert_to_ods(xlsx, find_soffice(settings.soffice))
+        ods_seconds = time.perf_counter() - began - xlsx_seconds
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        (tmp / "edition.json").write_text(
+            json.dumps(
+                {
+                    "edition": edition,
+                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "tables": candidate["rows"],
+                    "ods": notice,
+                    "files": {str(p.relative_to(tmp)): _sha256(p) for p in files},
+                },
+                indent=2,
+            )
+        )
+    context.log.info(notice)
+    staged = sorted(p for p in target.rglob("*") if p.is_file())
     return dg.MaterializeResult(
-        metadata={"edition": edition, "folder": dg.MetadataValue.path(str(target)), **written}
+        metadata={
+            "edition": edition,
+            "folder": dg.MetadataValue.path(str(target)),
+            "files": dg.MetadataValue.md(
+                "\n".join(f"- `{p}` ({p.stat().st_size:,} bytes)" for p in staged)
+            ),
+            "ods": notice,
+            "workbook_xlsx_seconds": round(xlsx_seconds, 2),
+            "workbook_ods_seconds": round(ods_seconds, 2),
+            **{f"rows_{n}": len(t) for n, t in tables.items()},
+            **{
+                f"preview_{n}": dg.MetadataValue.md(t.head(5).to_markdown(index=False))
+                for n, t in tables.items()
+            },
+        }
     )
+
+
+def _month_words(month: str) -> str:
+    return datetime.strptime(month, "%Y-%m").strftime("%B %Y")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

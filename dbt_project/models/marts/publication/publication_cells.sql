@@ -112,7 +112,8 @@ attainment as (
         coalesce(q.note_keys, '') as note_keys,
         coalesce(q.unreviewed_flag_ids, '') as unreviewed_flag_ids
     from {{ ref('target_attainment') }} as t
-    inner join {{ ref('dim_measures') }} as m on m.measure_code = t.measure_code
+    inner join {{ ref('dim_measures') }} as m
+        on m.measure_code = t.measure_code and m.is_published
     inner join {{ ref('int_measure_periods') }} as p
         on p.measure_code = t.measure_code
         and p.geography_code = t.geography_code
