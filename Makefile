@@ -12,7 +12,7 @@ export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
 DAGSTER_HOME ?= $(DATA)/dagster_home
 
-.PHONY: setup run test ui docs demo-data dagster-home lint format benchmark quality-benchmark clean
+.PHONY: setup libreoffice run test ui docs demo-data dagster-home lint format benchmark quality-benchmark clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -22,7 +22,21 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-setup: $(BIN)/.installed
+setup: $(BIN)/.installed libreoffice
+
+# The workbook is converted to ODS by headless LibreOffice. Installed here when it is missing
+# and this is root with apt-get; otherwise editions are staged with the XLSX only and each run
+# says how to get the ODS (README, "Publication").
+libreoffice:
+	@if command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing LibreOffice (libreoffice-calc-nogui) to convert workbooks to ODS"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends libreoffice-calc-nogui >/dev/null; } || \
+		echo "warning: libreoffice-calc-nogui could not be installed: editions get the XLSX only"; \
+	else \
+		echo "note: LibreOffice is missing and needs root to install (apt-get install libreoffice-calc-nogui): editions get the XLSX only"; \
+	fi
 
 dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)"

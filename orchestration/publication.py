@@ -143,6 +143,13 @@ def percent(value, numerator=None, denominator=None) -> float | None:
     return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def rounded(value) -> float | None:
+    """A figure already in percent rounded to 1 decimal place, halves up."""
+    if value is None or pd.isna(value):
+        return None
+    return float(Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def edition_cells(cells: pd.DataFrame, window: EditionWindow) -> dict[str, pd.DataFrame]:
     """The rows of publication_cells each cell-based table of the edition publishes. The gate
     reads the same selection, so whatever is published is what was checked."""
@@ -213,7 +220,7 @@ def _cell_table(selected: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             "count_shorthand": rows["shorthand"].where(~counts, shown_symbol),
             "rate_shorthand": rows["value_shorthand"].where(~values, shown_symbol),
             "quality_status": rows["quality_status"],
-            "quality_reasons": rows["quality_reasons"].replace("", "None"),
+            "quality_reasons": rows["quality_reasons"].replace("", "No caveat"),
         }
     )
     return _conform(out, spec)
@@ -233,9 +240,9 @@ def ratings_table(ratings: pd.DataFrame, window: EditionWindow) -> pd.DataFrame:
         ["performance_year", "region_code"]
     )
     out = rows.assign(
-        score_pct=[percent(s) for s in rows["score"]],
+        score_pct=[rounded(s) for s in rows["score"]],  # the mart's score is in percent
         moderated=_yes_no(rows["moderated"]),
-        moderation_reason=rows["moderation_reason"].fillna("None"),
+        moderation_reason=rows["moderation_reason"].fillna("Not moderated"),
         provisional=_yes_no(rows["provisional"]),
     )
     return _conform(out, RATINGS)
@@ -300,8 +307,8 @@ def quality_table(
         )
     frame = pd.DataFrame(rows, columns=[c.name for c in QUALITY.columns])
     if frame.empty:
-        frame.loc[0] = ["OK", first_month, edition, "None", "None", "No period in the window is "
-                        "suppressed or caveated."]  # fmt: skip
+        none = "No period in the window is suppressed or caveated."
+        frame.loc[0] = ["OK", first_month, edition, "No measure", "No geography", none]
     frame = frame.sort_values(["first_month", "quality_status", "reasons"])
     return _conform(frame, QUALITY)
 

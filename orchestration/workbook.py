@@ -255,4 +255,4 @@ def convert_to_ods(xlsx: Path, soffice: str | None, timeout: int = 300) -> tuple
         _set_ods_language(produced)
         with building(ods) as tmp:
             shutil.move(str(produced), tmp)
-    return ods, f"ODS written: {ods}"
+    return ods, f"ODS written: {ods.name}"

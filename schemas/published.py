@@ -58,7 +58,7 @@ class TableSpec:
 
 def _status_columns(source: str) -> tuple[Column, ...]:
     return (
-        Column("cell_status", "Status", TEXT, f"{source}.cell_status"),
+        Column("cell_status", "Figure status", TEXT, f"{source}.cell_status"),
         Column(
             "count_shorthand",
             "Counts shorthand",
@@ -79,7 +79,7 @@ def _status_columns(source: str) -> tuple[Column, ...]:
             "Quality reasons",
             TEXT,
             f"{source}.quality_reasons",
-            note="'None' when no reason applies.",
+            note="'No caveat' when no reason applies.",
         ),
     )
 
@@ -259,7 +259,7 @@ RATINGS = TableSpec(
             "Moderation reason",
             TEXT,
             f"{RATINGS_MART}.moderation_reason",
-            note="'None' when not moderated.",
+            note="'Not moderated' when not moderated.",
         ),
         Column(
             "provisional", "Provisional", TEXT, f"{RATINGS_MART}.provisional", note="Yes or No."
@@ -387,8 +387,8 @@ def _circumstances(name: str, sheet: str, topic: str) -> TableSpec:
             Column("breakdown_name", "Breakdown", TEXT, f"{CELLS}.breakdown_name"),
             Column("group_code", "Group code", CODE, f"{CELLS}.breakdown_value"),
             Column("group_name", "Group", TEXT, f"{CELLS}.breakdown_value_name"),
-            Column("status_code", "Status code", CODE, f"{CELLS}.category"),
-            Column("status_name", "Status", TEXT, f"{CELLS}.category_name"),
+            Column("status_code", f"{topic} status code", CODE, f"{CELLS}.category"),
+            Column("status_name", f"{topic} status", TEXT, f"{CELLS}.category_name"),
             Column(
                 "people",
                 "People (number)",
@@ -484,7 +484,11 @@ def pandera_schema(spec: TableSpec) -> pa.DataFrameSchema:
     columns = {}
     for column in spec.columns:
         checks = []
-        nullable = column.kind in (COUNT, NUMBER, PERCENT) or column.empty_symbol is not None
+        nullable = (
+            column.kind in (COUNT, NUMBER, PERCENT)
+            or column.symbol_column is not None
+            or column.empty_symbol is not None
+        )
         if (
             column.kind in (TEXT, CODE)
             and not nullable

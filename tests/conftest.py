@@ -12,8 +12,10 @@ import duckdb
 import pytest
 
 from orchestration.dbt_manifest import dbt_executable
+from orchestration.demo import generate_landing, parse_defect
 from orchestration.runner import run_pipeline
 from orchestration.settings import DBT_PROJECT_DIR, Settings
+from tests.demo_scenario import BLOCKING, END, INJECTED, START
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_LANDING = FIXTURES / "landing"
@@ -28,6 +30,48 @@ def fixture_run(tmp_path_factory):
     settings = Settings.from_env(landing, data)
     summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
     assert summary.failures == [], summary.failures
+    return settings, summary
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """Settings and summary of one run over the demo landing zone with injected defects (its
+    unreviewed flags hold the edition 2022-03)."""
+    root = tmp_path_factory.mktemp("quality")
+    settings = Settings.from_env(root / "landing", root / "data")
+    generate_landing(
+        settings.landing_dir,
+        start=START,
+        end=END,
+        scale=0.02,
+        inject=[parse_defect(spec) for spec in INJECTED],
+    )
+    summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    assert summary.failures == [], summary.failures
+    return settings, summary
+
+
+@pytest.fixture(scope="session")
+def reviewed_demo(demo_run, tmp_path_factory):
+    """A copy of the demo run whose statistician published every blocking flag but one, which
+    was suppressed (contacts lost in London in October 2021), rerun: the edition 2022-03 is
+    staged."""
+    root = tmp_path_factory.mktemp("reviewed")
+    shutil.copytree(demo_run[0].data_dir, root / "data")
+    settings = Settings.from_env(demo_run[0].landing_dir, root / "data")
+    rows = ["flag_id,decision,reason,reviewer,reviewed_on"]
+    for flag in sorted(BLOCKING):
+        if flag == "row_count:contacts:N07:2021-10":
+            rows.append(f"{flag},suppress,Contacts lost in a migration,A Stat,2022-04-20")
+        else:
+            rows.append(f"{flag},publish,Checked with the region: figures stand,A Stat,2022-04-20")
+    settings.reviews_path.write_text("\n".join(rows) + "\n")
+    saved = os.environ.pop("PROBATION_REVIEWS_FILE", None)
+    try:
+        summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    finally:
+        if saved is not None:
+            os.environ["PROBATION_REVIEWS_FILE"] = saved
     return settings, summary
 
 

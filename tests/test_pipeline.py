@@ -20,7 +20,7 @@ def read_csv(path):
 def test_april_to_june_2021_never_reaches_publication(fixture_run, warehouse):
     settings, summary = fixture_run
     assert summary.edition == "2021-05" and summary.held == []
-    folder = settings.data_dir / "editions" / "2021-05"
+    folder = settings.staging_dir / "2021-05" / "csv"
     national = read_csv(folder / "national_monthly.csv")
     regional = read_csv(folder / "regional_quarterly.csv")
     unification = [r for r in national if r["period"] in ("2021-04", "2021-05")]
@@ -30,8 +30,9 @@ def test_april_to_june_2021_never_reaches_publication(fixture_run, warehouse):
     assert published_measures == 33
     assert len(unification) == 2 * published_measures
     for row in unification + [r for r in regional if r["period"] == "2021 Q2"]:
-        assert (row["numerator"], row["denominator"], row["performance_pct"]) == ("[x]",) * 3
-        assert row["status"] == "suppressed" and "Unification" in row["notes"]
+        assert (row["numerator"], row["denominator"], row["performance_pct"]) == ("",) * 3
+        assert (row["count_shorthand"], row["rate_shorthand"]) == ("[x]", "[x]")
+        assert row["cell_status"] == "suppressed" and "Unification" in row["quality_reasons"]
     # The marts keep the value: SL004 April nationally is 1 of 1.
     assert warehouse.execute(
         "select numerator, denominator from measure_monthly where measure_code = 'SL004' "
@@ -39,11 +40,27 @@ def test_april_to_june_2021_never_reaches_publication(fixture_run, warehouse):
     ).fetchone() == (1, 1)
 
 
-def test_published_cells_are_never_blank(fixture_run):
+def test_every_empty_value_in_the_tidy_files_has_its_shorthand(fixture_run):
+    """Numbers stay numeric in the CSV files: an empty value, and only an empty value, has the
+    reason in its shorthand column; text columns are never empty."""
     settings, _ = fixture_run
-    for name in ("national_monthly", "regional_quarterly"):
-        rows = read_csv(settings.data_dir / "editions" / "2021-05" / f"{name}.csv")
-        assert rows and all(value.strip() for row in rows for value in row.values())
+    folder = settings.staging_dir / "2021-05" / "csv"
+    symbol_of = {"numerator": "count_shorthand", "denominator": "count_shorthand",
+                 "people": "count_shorthand", "performance_pct": "rate_shorthand",
+                 "share_pct": "rate_shorthand"}  # fmt: skip
+    checked = 0
+    for name in ("national_monthly", "regional_quarterly", "accommodation"):
+        rows = read_csv(folder / f"{name}.csv")
+        assert rows
+        for row in rows:
+            for column, value in row.items():
+                if column in symbol_of:
+                    symbol = row[symbol_of[column]]
+                    assert (value == "") == (symbol in ("[x]", "[z]", "[c]")), (name, row)
+                    checked += value == ""
+                elif not column.endswith("_shorthand"):
+                    assert value.strip(), (name, column, row)
+    assert checked > 100
 
 
 def test_analyst_snapshot_holds_the_marts_and_the_load_ledger(fixture_run, warehouse):
@@ -98,19 +115,19 @@ def test_blocking_gate_holds_an_edition_that_leaks_a_suppressed_value(
     landing_copy, tmp_path, monkeypatch
 ):
     """Break the masking in the publication code: the gate, which re-reads period_quality,
-    must fail, the edition's files must not be written, and the run still succeeds."""
-    real_cells = publication._cells
+    must fail, the edition must not be staged, and the run still succeeds."""
+    real_table = publication._cell_table
 
-    def leaky_cells(frame, catalogue):
-        return real_cells(frame.assign(quality_status="OK"), catalogue)
+    def leaky_table(selected, spec):
+        return real_table(selected.assign(counts_published=True, value_published=True), spec)
 
-    monkeypatch.setattr(publication, "_cells", leaky_cells)
+    monkeypatch.setattr(publication, "_cell_table", leaky_table)
     settings = Settings.from_env(landing_copy, tmp_path / "data")
     summary = run_pipeline(settings, edition="2021-05", quiet=True, log_level="CRITICAL")
 
     assert summary.failures == [] and summary.refreshed
     assert summary.held and "suppressed period" in summary.held[0]
-    assert not (settings.data_dir / "editions" / "2021-05").exists()
+    assert not (settings.staging_dir / "2021-05").exists()
     assert settings.analytics_path.exists()  # the marts and the snapshot are still built
 
 

@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 
 from orchestration.gate import gate_violations
-from orchestration.publication import edition_window
+from orchestration.publication import edition_window, percent, period_name
 
 
 def test_default_window_is_15_months_and_5_complete_quarters():
@@ -49,28 +49,50 @@ def _quality(status):
     )
 
 
-def _national(value):
+def _national(value, status="published"):
     return pd.DataFrame(
         {
             "measure_code": ["SL004"], "geography_code": ["K04000001"], "period": ["2021-05"],
             "numerator": [value], "denominator": [value], "performance_pct": [value],
+            "cell_status": [status],
         }
     )  # fmt: skip
 
 
 def test_gate_flags_a_value_in_a_suppressed_period():
-    problems = gate_violations({"national_monthly": _national("3")}, _quality("SUPPRESS"))
-    assert len(problems) == 3 and "suppressed period" in problems[0]
+    problems = gate_violations({"national_monthly": _national(3)}, _quality("SUPPRESS"))
+    assert len(problems) == 4 and "suppressed period" in problems[0]
 
 
 def test_gate_passes_masked_cells_and_unsuppressed_values():
-    assert gate_violations({"national_monthly": _national("[x]")}, _quality("SUPPRESS")) == []
-    assert gate_violations({"national_monthly": _national("3")}, _quality("CAVEAT")) == []
+    masked = _national(None, "suppressed")
+    assert gate_violations({"national_monthly": masked}, _quality("SUPPRESS")) == []
+    assert gate_violations({"national_monthly": _national(3)}, _quality("CAVEAT")) == []
 
 
 def test_gate_flags_a_cell_without_a_quality_status():
     empty = _quality("OK").iloc[0:0]
     assert (
-        "no period_quality status"
-        in gate_violations({"national_monthly": _national("3")}, empty)[0]
+        "no period_quality status" in gate_violations({"national_monthly": _national(3)}, empty)[0]
     )
+
+
+def test_percentages_round_half_up_from_the_exact_fraction():
+    assert percent(None, 1, 16) == 6.3  # 6.25: half up (banker's rounding would give 6.2)
+    assert percent(None, 49, 400) == 12.3  # 12.25
+    assert percent(None, 1, 3) == 33.3 and percent(None, 2, 3) == 66.7
+    assert percent(0.0625) == 6.3 and percent(None) is None and percent(float("nan")) is None
+    assert percent(None, 0, 5) == 0.0 and percent(None, 5, 5) == 100.0
+
+
+def test_periods_are_written_out_as_the_guidance_asks():
+    assert period_name("2024-01", "MONTH") == "January 2024"
+    assert period_name("2024 Q1", "QUARTER") == "Jan to Mar 2024"
+    assert period_name("2024 Q4", "QUARTER") == "Oct to Dec 2024"
+    assert period_name("2010-11", "PERFORMANCE_YEAR") == "April 2010 to March 2011"
+
+
+def test_an_edition_covers_the_performance_years_its_months_touch():
+    assert edition_window("2025-03").years == ("2023-24", "2024-25")
+    assert edition_window("2022-03").years == ("2021-22",)
+    assert edition_window("2022-03").quarter_codes == ("2021 Q3", "2021 Q4", "2022 Q1")

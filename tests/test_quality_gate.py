@@ -22,61 +22,18 @@ import subprocess
 import dagster as dg
 import duckdb
 import pandas as pd
-import pytest
 
 from orchestration.cli import main
 from orchestration.dbt_manifest import dbt_executable
-from orchestration.demo import generate_landing, parse_defect
+from orchestration.demo import parse_defect
 from orchestration.demo.defects import UNIFICATION_DEFECTS
 from orchestration.quality import read_flags, read_profiles
-from orchestration.runner import load_definitions, run_pipeline
+from orchestration.runner import load_definitions
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.contracts import REGION_CODES
+from tests.demo_scenario import BLOCKING, EDITION, INJECTED
 
-START, END, EDITION = "2021-01", "2022-03", "2022-03"
-INJECTED = {  # defect -> the rule expected to flag it
-    "null_spike:measure_returns:N03:2021-09:0.3": "null_required",
-    "shift_dates:events:N50:2021-09:0.1": "outside_partition",
-    "drop_rows:contacts:N07:2021-10:0.4": "row_count",
-    "duplicate_rows:upw_sessions:N52:2021-11:0.2": "duplicate_keys",
-    "shift_dates:accommodation_checks:N51:2021-12:0.3": "outside_partition",
-    "drop_region:events:N53:2022-01": "region_missing",
-    "null_spike:requirements:N58:2022-02:0.3": "null_required",
-    "drop_rows:contacts:N56:2022-03:0.5": "row_count",
-}
-# Every injected flag blocks: each damaged extract feeds at least one published measure. The
-# contacts drops also move SL007 (in-person contacts of everyone supervised) far enough for a
-# measure_jump flag of their own.
-BLOCKING = {
-    "null_required:measure_returns:N03:2021-09",
-    "outside_partition:events:N50:2021-09",
-    "row_count:contacts:N07:2021-10",
-    "duplicate_keys:upw_sessions:N52:2021-11",
-    "outside_partition:accommodation_checks:N51:2021-12",
-    "region_missing:events:N53:2022-01",
-    "null_required:requirements:N58:2022-02",
-    "row_count:contacts:N56:2022-03",
-    "measure_jump:SL007:N07:2021-10",
-    "measure_jump:SL007:N56:2022-03",
-}
 NATIONAL = "K04000001"
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """Settings and summary of one run over the demo landing zone with injected defects."""
-    root = tmp_path_factory.mktemp("quality")
-    settings = Settings.from_env(root / "landing", root / "data")
-    generate_landing(
-        settings.landing_dir,
-        start=START,
-        end=END,
-        scale=0.02,
-        inject=[parse_defect(spec) for spec in INJECTED],
-    )
-    summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
-    assert summary.failures == [], summary.failures
-    return settings, summary
 
 
 def copy_of(settings: Settings, tmp_path) -> Settings:
@@ -169,7 +126,7 @@ def test_unreviewed_flags_hold_the_edition_but_the_marts_and_snapshot_are_built(
     assert summary.refreshed and summary.edition == EDITION
     assert len(summary.held) == 1 and "unreviewed quality flag" in summary.held[0]
     assert all(flag in summary.held[0] for flag in BLOCKING)
-    assert not (settings.editions_dir / EDITION).exists()
+    assert not (settings.staging_dir / EDITION).exists()
     snapshot = query(
         settings.analytics_path,
         "select count(*) as n from period_quality where status = 'WARN' "
@@ -202,22 +159,13 @@ def test_flags_command_lists_flags_and_review_state(demo_run, tmp_path, capsys, 
     assert len(err) == 1 and "line 1: missing column reason" in err[0]
 
 
-def test_reviewed_decisions_release_the_edition(demo_run, tmp_path, monkeypatch):
-    """Publish four flags and suppress one: the edition is built, the suppressed region's
-    contacts-based cells (and England and Wales's) are [x], a published flag leaves a note."""
-    settings = copy_of(demo_run[0], tmp_path)
-    monkeypatch.delenv("PROBATION_REVIEWS_FILE", raising=False)
-    rows = ["flag_id,decision,reason,reviewer,reviewed_on"]
-    for flag in sorted(BLOCKING):
-        if flag == "row_count:contacts:N07:2021-10":
-            rows.append(f"{flag},suppress,Contacts lost in a migration,A Stat,2022-04-20")
-        else:
-            rows.append(f"{flag},publish,Checked with the region: figures stand,A Stat,2022-04-20")
-    settings.reviews_path.write_text("\n".join(rows) + "\n")
-
-    summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+def test_reviewed_decisions_release_the_edition(reviewed_demo):
+    """Publish every blocking flag but one, which is suppressed: the edition is staged, the
+    suppressed region's contacts-based cells (and England and Wales's) are [x], a published
+    flag leaves its reason."""
+    settings, summary = reviewed_demo
     assert summary.failures == [] and summary.held == [] and summary.loaded == []
-    folder = settings.editions_dir / EDITION
+    folder = settings.staging_dir / EDITION / "csv"
     national = {
         (r["measure_code"], r["period"]): r for r in read_csv(folder / "national_monthly.csv")
     }
@@ -227,11 +175,13 @@ def test_reviewed_decisions_release_the_edition(demo_run, tmp_path, monkeypatch)
     }
     for cell in (national[("SL004", "2021-10")], regional[("SL004", "N07", "2021 Q4")],
                  regional[("SL005", "N07", "2021 Q4")]):  # fmt: skip
-        assert (cell["numerator"], cell["status"]) == ("[x]", "suppressed")
-        assert "Contacts lost in a migration" in cell["notes"]
-    assert regional[("SL014", "N07", "2021 Q4")]["status"] != "suppressed"  # reads no contacts
+        assert (cell["numerator"], cell["count_shorthand"]) == ("", "[x]")
+        assert cell["cell_status"] == "suppressed"
+        assert "Contacts lost in a migration" in cell["quality_reasons"]
+    assert regional[("SL014", "N07", "2021 Q4")]["cell_status"] != "suppressed"  # no contacts
     published = regional[("SL014", "N51", "2021 Q4")]
-    assert published["status"] != "suppressed" and "Checked with the region" in published["notes"]
+    assert published["cell_status"] != "suppressed"
+    assert "Checked with the region" in published["quality_reasons"]
     # Target attainment leaves the suppressed month out of London's year, and only London's.
     attainment = query(
         settings.warehouse_path,
@@ -272,7 +222,7 @@ def test_a_run_of_the_publication_assets_alone_cannot_publish_an_unreviewed_cell
         raise_on_error=False,
     )
     assert not files_only.success
-    assert not (settings.editions_dir / EDITION).exists()
+    assert not (settings.staging_dir / EDITION).exists()
 
 
 def test_ingest_asset_checks_report_the_flagged_regions(demo_run, tmp_path, monkeypatch):

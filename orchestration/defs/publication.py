@@ -237,7 +237,7 @@ def edition_files(
                 indent=2,
             )
         )
-    context.log.info(notice)
+    context.log.info(f"{notice} (staged in {target})")
     staged = sorted(p for p in target.rglob("*") if p.is_file())
     return dg.MaterializeResult(
         metadata={

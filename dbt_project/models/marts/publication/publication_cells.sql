@@ -156,7 +156,7 @@ circumstances as (
         d.quality_reasons,
         d.note_keys,
         d.unreviewed_flag_ids
-    from {{ ref('int_circumstance_disclosure') }} as d
+    from {{ ref('int_circumstance_disclosure_audit') }} as d
     left join {{ ref('dim_geographies') }} as g
         on d.breakdown in ('NATIONAL', 'REGION') and g.geography_code = d.breakdown_value
     left join labels as cl on cl.kind = 'CHECKPOINT' and cl.code = d.checkpoint
