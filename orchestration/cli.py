@@ -74,8 +74,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     flags.add_argument("--unreviewed", action="store_true", help="only flags awaiting a decision")
 
+    release = sub.add_parser(
+        "release", help="publish a staged edition (after the gate and the validation passed)"
+    )
+    release.add_argument("--edition", type=_month, required=True, help="the edition, YYYY-MM")
+    release.add_argument("--approver", required=True, help="who approves the release")
+    release.add_argument(
+        "--reason", help="why: required to release a correction of a published edition"
+    )
+    release.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
+
+    editions = sub.add_parser("editions", help="list staged and published editions")
+    editions.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
+
     sub.add_parser("calendar-seed", help="regenerate the business-day calendar dbt seed")
     return parser
+
+
+def _release(args: argparse.Namespace) -> int:
+    from orchestration.release import ReleaseRefused, release_edition
+    from orchestration.settings import Settings
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    try:
+        entry = release_edition(settings, args.edition, args.approver, args.reason)
+    except ReleaseRefused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 1
+    print(
+        f"Released {entry['version']} to {entry['folder']} ({len(entry['files'])} files), "
+        f"approved by {entry['approver']}; logged in "
+        f"{settings.published_dir / 'release_log.jsonl'}"
+    )
+    return 0
+
+
+def _editions(args: argparse.Namespace) -> int:
+    from orchestration.release import edition_states
+    from orchestration.settings import Settings
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    rows = edition_states(settings)
+    if not rows:
+        print(f"No staged or published edition in {settings.data_dir}.")
+        return 0
+    width = max(len(r["edition"]) for r in rows)
+    print(f"{'EDITION'.ljust(width)}  {'WHERE'.ljust(9)}  STATE")
+    for r in rows:
+        print(f"{r['edition'].ljust(width)}  {r['where'].ljust(9)}  {r['state']}")
+    return 0
 
 
 def _demo_data(args: argparse.Namespace) -> int:
@@ -159,11 +206,17 @@ def _run(args: argparse.Namespace) -> int:
         f"Analyst snapshot: {settings.analytics_path} (Parquet in {settings.analytics_parquet_dir})"
     )
     if summary.held:
-        print(f"Edition {summary.edition} is held back by the quality gate:")
+        print(f"Edition {summary.edition} is held back (not staged, or staged but not valid):")
         for reason in summary.held:
             print(f"  - {reason}")
     else:
-        print(f"Edition {summary.edition} staged: {settings.staging_dir / str(summary.edition)}")
+        staged = settings.staging_dir / str(summary.edition)
+        print(f"Edition {summary.edition} staged and validated: {staged}")
+        print(f"  bulletin: {staged / 'bulletin.html'}")
+        print(
+            f"  to publish it: probation-pipeline release --edition {summary.edition} "
+            '--approver "Your Name"'
+        )
         for notice in summary.notices:
             print(f"  {notice}")
     return 0
@@ -252,6 +305,8 @@ COMMANDS = {
     "run": _run,
     "flags": _flags,
     "calendar-seed": _calendar_seed,
+    "release": _release,
+    "editions": _editions,
 }
 
 

@@ -36,8 +36,8 @@ def data_dictionary(specs: list[TableSpec], docs: dict[str, str]) -> pd.DataFram
     rows, missing = [], []
     for spec in specs:
         for column in spec.columns:
-            description = docs.get(column.source)
-            if description is None:
+            description = docs.get(column.source) if column.source else ""
+            if description is None or not (description or column.note):
                 missing.append(f"{spec.name}.{column.name} ({column.source})")
                 continue
             symbol = (

@@ -33,6 +33,7 @@ from schemas.published import (
     RATING_POINTS,
     RATINGS,
     REGIONAL_QUARTERLY,
+    REVISIONS,
     TableSpec,
     pandera_schema,
 )
@@ -219,6 +220,7 @@ def _cell_table(selected: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             # the symbol of a value: why it is empty, or [p] when it is shown but provisional
             "count_shorthand": rows["shorthand"].where(~counts, shown_symbol),
             "rate_shorthand": rows["value_shorthand"].where(~values, shown_symbol),
+            "revision": "",  # set by orchestration/revisions.py against the last release
             "quality_status": rows["quality_status"],
             "quality_reasons": rows["quality_reasons"].replace("", "No caveat"),
         }
@@ -327,7 +329,19 @@ def edition_tables(
     tables[QUALITY.name] = quality_table(
         marts["period_quality"], marts["dim_measures"], edition_first_month(window), window.edition
     )
+    tables[REVISIONS.name] = _conform(pd.DataFrame(columns=[c.name for c in REVISIONS.columns]),
+                                      REVISIONS)  # fmt: skip
     return {name: tables[name] for name in EDITION_TABLES}
+
+
+def measure_sources(catalogue: pd.DataFrame) -> dict[str, list[str]]:
+    """The extracts each measure reads (catalogue source_extracts)."""
+    return {
+        code: [e for e in str(extracts).split(";") if e]
+        for code, extracts in zip(
+            catalogue["measure_code"], catalogue["source_extracts"].fillna(""), strict=True
+        )
+    }
 
 
 def edition_first_month(window: EditionWindow) -> str:
@@ -355,6 +369,7 @@ def table_periods(window: EditionWindow) -> dict[str, str]:
         ACCOMMODATION.name: quarters,
         EMPLOYMENT.name: quarters,
         QUALITY.name: month_span(edition_first_month(window), window.edition),
+        REVISIONS.name: month_span(edition_first_month(window), window.edition),
     }
 
 

@@ -77,6 +77,11 @@ class Settings:
         return self.data_dir / "staging"
 
     @property
+    def published_dir(self) -> Path:
+        """Released editions (never overwritten) and the release log."""
+        return self.data_dir / "published"
+
+    @property
     def publication_file(self) -> Path:
         """What the workbook's Cover says (PROBATION_PUBLICATION_FILE, else publication.toml)."""
         value = os.environ.get("PROBATION_PUBLICATION_FILE")

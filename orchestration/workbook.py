@@ -38,7 +38,7 @@ STATUSES = {
     "not applicable": "Not applicable [z]",
     "confidential": "Confidential [c]",
 }
-SHORTHAND_COLUMNS = ("count_shorthand", "rate_shorthand")
+SHORTHAND_COLUMNS = ("count_shorthand", "rate_shorthand", "revision")
 ODS_HELP = (
     "install LibreOffice (as root: `make setup`, or `apt-get install libreoffice-calc-nogui`) "
     "and run again, or open the XLSX in a spreadsheet program and save it as ODS"
@@ -82,6 +82,8 @@ def sheet_frame(table: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
         values = table[column.name].astype(object)
         if column.name == "cell_status":
             values = values.map(STATUSES)
+            if "revision" in table:  # a revised figure says so beside its status
+                values = values.where(table["revision"].ne("[r]"), values + ", revised [r]")
         empty = values.isna()
         if column.symbol_column:
             values = values.where(~empty, table[column.symbol_column])

@@ -21,11 +21,12 @@ import pandera.pandas as pa
 SHORTHAND = {
     "[c]": "Confidential: not shown to protect individuals (small counts).",
     "[p]": "Provisional: the figure can still be revised by a later delivery.",
+    "[r]": "Revised: the figure differs from the previous published edition.",
     "[x]": "Not available: suppressed because the data are of poor quality.",
     "[z]": "Not applicable: the measure did not apply to the period, or there were no cases.",
 }
 CELL_STATUSES = ("published", "provisional", "suppressed", "not applicable", "confidential")
-SYMBOLS = ("", "[x]", "[z]", "[c]", "[p]")
+SYMBOLS = ("", "[x]", "[z]", "[c]", "[p]")  # [r] has its own column, `revision`
 QUALITY_STATUSES = ("OK", "CAVEAT", "WARN", "SUPPRESS")
 
 # Column kinds: text is never empty; count, percent and number may be empty where a shorthand
@@ -38,7 +39,7 @@ class Column:
     name: str  # tidy name (CSV, Parquet)
     header: str  # workbook header, units in round brackets
     kind: str
-    source: str  # model.column whose dbt description documents the column
+    source: str  # model.column whose dbt description documents it; "" when `note` does
     symbol_column: str | None = None  # the tidy column holding the shorthand when empty
     empty_symbol: str | None = None  # or a fixed shorthand when empty
     unit: str = ""
@@ -72,6 +73,14 @@ def _status_columns(source: str) -> tuple[Column, ...]:
             TEXT,
             f"{source}.value_shorthand",
             note="Empty when the percentage is shown.",
+        ),
+        Column(
+            "revision",
+            "Revised",
+            TEXT,
+            "",
+            note="[r] when a value differs from the previous published edition (the "
+            "revisions table says which and why); empty otherwise.",
         ),
         Column("quality_status", "Quality status", CODE, f"{source}.quality_status"),
         Column(
@@ -458,6 +467,36 @@ QUALITY = TableSpec(
     key=("quality_status", "reasons", "first_month"),
 )
 
+_REVISION_COLUMNS = (
+    ("table", "Table", "The table (file stem) the value is published in."),
+    ("subject", "Measure or checkpoint",
+     "The measure code, or for circumstances the checkpoint and status code."),
+    ("group", "Geography or group",
+     "The geography code, or for circumstances the breakdown and group code."),
+    ("period", "Period code", "The period's code, as in the table."),
+    ("column", "Column", "The column whose value changed."),
+    ("previous_value", "Previous value",
+     "The value in the previous published edition: a number, or the shorthand shown instead "
+     "(text, as it can be either)."),
+    ("new_value", "New value",
+     "The value in this edition: a number, or the shorthand shown instead (text)."),
+    ("reason", "Reason",
+     "Why it changed: a quality decision, a re-delivered extract (which, for which month), a "
+     "late month, or a change of method or reference data."),
+)  # fmt: skip
+REVISIONS = TableSpec(
+    name="revisions",
+    sheet="Revisions",
+    title="Revisions since the previous published edition, {period}",
+    description="Every published value that differs from the previous published edition, "
+    "with its previous and new value and the reason.",
+    columns=tuple(
+        Column(name, header, TEXT, "", note=note) for name, header, note in _REVISION_COLUMNS
+    ),  # fmt: skip
+    notes=("REVISIONS",),
+    key=("table", "subject", "group", "period", "column"),
+)
+
 EDITION_TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -471,8 +510,18 @@ EDITION_TABLES: dict[str, TableSpec] = {
         ACCOMMODATION,
         EMPLOYMENT,
         QUALITY,
+        REVISIONS,
     )
 }
+# Tables whose values are compared with the previous published edition and marked [r].
+REVISABLE_TABLES = (
+    NATIONAL_MONTHLY.name,
+    REGIONAL_QUARTERLY.name,
+    ATTAINMENT_YEARLY.name,
+    ATTAINMENT_QUARTERLY.name,
+    ACCOMMODATION.name,
+    EMPLOYMENT.name,
+)
 # The tables the quality gate re-checks cell by cell against period_quality.
 GATED_TABLES = {"national_monthly": "month", "regional_quarterly": "quarter"}
 
@@ -489,20 +538,15 @@ def pandera_schema(spec: TableSpec) -> pa.DataFrameSchema:
             or column.symbol_column is not None
             or column.empty_symbol is not None
         )
-        if (
-            column.kind in (TEXT, CODE)
-            and not nullable
-            and column.name
-            not in (
-                "count_shorthand",
-                "rate_shorthand",
-            )
-        ):
+        may_be_empty = column.name in ("count_shorthand", "rate_shorthand", "revision")
+        if column.kind in (TEXT, CODE) and not nullable and not may_be_empty:
             checks.append(pa.Check.str_length(min_value=1))
         if column.name == "cell_status":
             checks.append(pa.Check.isin(list(CELL_STATUSES)))
         if column.name in ("count_shorthand", "rate_shorthand"):
             checks.append(pa.Check.isin(list(SYMBOLS)))
+        if column.name == "revision":
+            checks.append(pa.Check.isin(["", "[r]"]))
         if column.kind == PERCENT:
             checks.append(pa.Check.in_range(0, 100))
         if column.kind == COUNT:

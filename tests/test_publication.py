@@ -1,11 +1,16 @@
 """Edition windows and the gate's own check of candidate tables."""
 
+import csv
 from datetime import date
 
 import pandas as pd
 
+from orchestration.dbt_manifest import ensure_manifest
+from orchestration.dictionary import data_dictionary, dbt_column_docs
 from orchestration.gate import gate_violations
 from orchestration.publication import edition_window, percent, period_name
+from orchestration.settings import DBT_PROJECT_DIR
+from schemas.published import EDITION_TABLES
 
 
 def test_default_window_is_15_months_and_5_complete_quarters():
@@ -96,3 +101,18 @@ def test_an_edition_covers_the_performance_years_its_months_touch():
     assert edition_window("2025-03").years == ("2023-24", "2024-25")
     assert edition_window("2022-03").years == ("2021-22",)
     assert edition_window("2022-03").quarter_codes == ("2021 Q3", "2021 Q4", "2022 Q1")
+
+
+def test_python_and_dbt_agree_on_notes_and_every_published_column_is_documented():
+    seeds = DBT_PROJECT_DIR / "seeds"
+    with (seeds / "publication" / "publication_notes.csv").open() as handle:
+        notes = {r["note_key"] for r in csv.DictReader(handle)}
+    with (seeds / "known_quality_periods.csv").open() as handle:
+        known = {r["note_key"] for r in csv.DictReader(handle)}
+    used = {key for spec in EDITION_TABLES.values() for key in spec.notes}
+    assert used | known | {"QUALITY_REVIEW"} <= notes
+    docs = dbt_column_docs(ensure_manifest())
+    dictionary = data_dictionary(list(EDITION_TABLES.values()), docs)
+    assert len(dictionary) == sum(len(spec.columns) for spec in EDITION_TABLES.values())
+    sheets = [spec.sheet for spec in EDITION_TABLES.values()]
+    assert len(set(sheets)) == len(sheets) and all(len(s) <= 31 and " " not in s for s in sheets)

@@ -31,7 +31,7 @@ from orchestration.quality import read_flags, read_profiles
 from orchestration.runner import load_definitions
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.contracts import REGION_CODES
-from tests.demo_scenario import BLOCKING, EDITION, INJECTED
+from tests.demo_scenario import BLOCKING, EDITION, HOLDING, INJECTED, NOT_APPLICABLE_FLAGS
 
 NATIONAL = "K04000001"
 
@@ -125,7 +125,8 @@ def test_unreviewed_flags_hold_the_edition_but_the_marts_and_snapshot_are_built(
     settings, summary = demo_run
     assert summary.refreshed and summary.edition == EDITION
     assert len(summary.held) == 1 and "unreviewed quality flag" in summary.held[0]
-    assert all(flag in summary.held[0] for flag in BLOCKING)
+    assert all(flag in summary.held[0] for flag in HOLDING)
+    assert not any(flag in summary.held[0] for flag in NOT_APPLICABLE_FLAGS)  # cells are [z]
     assert not (settings.staging_dir / EDITION).exists()
     snapshot = query(
         settings.analytics_path,
@@ -213,7 +214,7 @@ def test_a_run_of_the_publication_assets_alone_cannot_publish_an_unreviewed_cell
     )
     (check,) = with_gate.get_asset_check_evaluations()
     assert check.check_name == "publication_respects_quality_gate" and not check.passed
-    assert set(check.metadata["unreviewed_flags"].value) == BLOCKING
+    assert set(check.metadata["unreviewed_flags"].value) == HOLDING
     assert not with_gate.asset_materializations_for_node("edition_files")
 
     files_only = job.execute_in_process(  # even without the blocking check in the selection

@@ -7,6 +7,7 @@ from orchestration.defs.publication import (
     edition_files,
     publication_respects_quality_gate,
     publication_tables,
+    published_edition_is_valid,
 )
 from orchestration.defs.quality import quality_flags
 from orchestration.defs.snapshot import analyst_snapshot
@@ -25,5 +26,5 @@ def assets() -> dg.Definitions:
             edition_files,
             analyst_snapshot,
         ],
-        asset_checks=[publication_respects_quality_gate],
+        asset_checks=[publication_respects_quality_gate, published_edition_is_valid],
     )

@@ -9,8 +9,8 @@ flags. `edition_files` runs the same gate again before writing anything, so even
 without the check cannot stage a suppressed or unreviewed cell. Nothing is released here:
 staging is what a person reviews before release."""
 
-import hashlib
 import json
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.atomic import building
+from orchestration.bulletin import build_bulletin
 from orchestration.dbt_manifest import ensure_manifest
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.dictionary import data_dictionary, dbt_column_docs
@@ -33,15 +34,20 @@ from orchestration.publication import (
     MART_INPUTS,
     edition_tables,
     edition_window,
+    measure_sources,
     table_note_keys,
     table_periods,
 )
+from orchestration.release import content_digest, file_sha256, latest_release
 from orchestration.resources import PipelineResource
+from orchestration.revisions import compare, read_published_tables
 from orchestration.settings import Settings
+from orchestration.validation import rule_checks, table_checks, validate_edition
 from orchestration.workbook import Cover, build_xlsx, convert_to_ods, find_soffice
-from schemas.published import EDITION_TABLES, pandera_schema
+from schemas.published import EDITION_TABLES, REVISABLE_TABLES, REVISIONS, pandera_schema
 
 WORKBOOK_STEM = "probation-performance"
+LEDGER_COLUMNS = ["extract", "month_key", "source_revision", "source_sha256"]
 
 
 class EditionConfig(dg.Config):
@@ -82,8 +88,23 @@ def publication_tables(
         )
     window = edition_window(edition)
     tables = edition_tables(window, marts)
+    # Revisions against the last release (its tables and load ledger are in its folder).
+    loads = read_marts(settings, ["stg_loads"])["stg_loads"][LEDGER_COLUMNS]
+    previous = latest_release(settings)
+    before, loads_before = None, None
+    if previous:
+        folder = Path(previous["folder"])
+        before = read_published_tables(folder, REVISABLE_TABLES)
+        if (folder / "loads.csv").exists():
+            loads_before = pd.read_csv(folder / "loads.csv", dtype=str)
+    tables, revisions = compare(
+        tables, before, loads.astype(str), loads_before,
+        measure_sources(marts["dim_measures"]), EDITION_TABLES,
+    )  # fmt: skip
+    tables[REVISIONS.name] = pandera_schema(REVISIONS).validate(revisions)
     manifest = {
         "edition": edition,
+        "compared_with": previous["version"] if previous else None,
         "periods": table_periods(window),
         "notes": table_note_keys(window, marts),
         "rows": {name: len(table) for name, table in tables.items()},
@@ -93,6 +114,7 @@ def publication_tables(
         tmp.mkdir()
         for name, table in tables.items():
             table.to_parquet(tmp / f"{name}.parquet", index=False)
+        loads.to_csv(tmp / "loads.csv", index=False)
         (tmp / "candidate.json").write_text(json.dumps(manifest, indent=2))
     statuses = pd.concat([t["cell_status"] for t in tables.values() if "cell_status" in t])
     return dg.MaterializeResult(
@@ -100,6 +122,8 @@ def publication_tables(
             "edition": edition,
             "candidates_dir": dg.MetadataValue.path(str(out)),
             **{f"{n}_rows": len(t) for n, t in tables.items()},
+            "compared_with": manifest["compared_with"] or "no earlier release",
+            "revised_values": len(revisions),
             "suppressed_cells": int(statuses.eq("suppressed").sum()),
             "confidential_cells": int(statuses.eq("confidential").sum()),
         }
@@ -224,15 +248,27 @@ def edition_files(
         xlsx_seconds = time.perf_counter() - began
         ods, notice = convert_to_ods(xlsx, find_soffice(settings.soffice))
         ods_seconds = time.perf_counter() - began - xlsx_seconds
+        began = time.perf_counter()
+        build_bulletin(
+            tmp / "bulletin.html",
+            edition_name=_month_words(edition),
+            tables=tables,
+            cover=Cover.read(settings.publication_file, threshold),
+            workbook_name=(ods or xlsx).name,
+        )
+        bulletin_seconds = time.perf_counter() - began
+        shutil.copy2(source / "loads.csv", tmp / "loads.csv")
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         (tmp / "edition.json").write_text(
             json.dumps(
                 {
                     "edition": edition,
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "gate": "passed",
+                    "compared_with": candidate["compared_with"],
                     "tables": candidate["rows"],
                     "ods": notice,
-                    "files": {str(p.relative_to(tmp)): _sha256(p) for p in files},
+                    "files": {str(p.relative_to(tmp)): file_sha256(p) for p in files},
                 },
                 indent=2,
             )
@@ -249,6 +285,8 @@ def edition_files(
             "ods": notice,
             "workbook_xlsx_seconds": round(xlsx_seconds, 2),
             "workbook_ods_seconds": round(ods_seconds, 2),
+            "bulletin": dg.MetadataValue.path(str(target / "bulletin.html")),
+            "bulletin_seconds": round(bulletin_seconds, 2),
             **{f"rows_{n}": len(t) for n, t in tables.items()},
             **{
                 f"preview_{n}": dg.MetadataValue.md(t.head(5).to_markdown(index=False))
@@ -262,9 +300,49 @@ def _month_words(month: str) -> str:
     return datetime.strptime(month, "%Y-%m").strftime("%B %Y")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+@dg.asset_check(
+    asset=edition_files,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Blocking: Great Expectations validation of the staged edition: percentages in range, "
+        "numerators never above denominators, England and Wales equal to the sum of the "
+        "regions, no value in a period period_quality suppresses, every [c] justified, every "
+        "note referenced exists. The Data Docs and the result (with the digest of the staged "
+        "files it validated, which the release checks) go to staging/<edition>/validation/."
+    ),
+)
+def published_edition_is_valid(
+    config: EditionConfig, pipeline: PipelineResource
+) -> dg.AssetCheckResult:
+    settings = pipeline.settings()
+    edition = _staged_edition(settings, config)
+    folder = settings.staging_dir / edition
+    tables = {
+        name: pd.read_parquet(folder / "parquet" / f"{name}.parquet") for name in EDITION_TABLES
+    }
+    marts = read_marts(
+        settings, ["period_quality", "int_circumstance_disclosure_audit", "publication_notes"]
+    )
+    notes = json.loads((settings.candidates_dir / edition / "candidate.json").read_text())["notes"]
+    checks = table_checks(tables) + rule_checks(
+        tables,
+        marts["period_quality"],
+        marts["int_circumstance_disclosure_audit"],
+        settings.disclosure_threshold,
+        notes,
+        set(marts["publication_notes"]["note_key"]),
+    )
+    outcome = validate_edition(folder, checks, content_digest(folder))
+    failed = [f for check in outcome["checks"] for f in check["failed"]]
+    return dg.AssetCheckResult(
+        passed=outcome["success"],
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(failed[:5]) or f"{len(checks)} validations passed.",
+        metadata={
+            "edition": edition,
+            "data_docs": dg.MetadataValue.path(str(folder / "validation" / "data_docs")),
+            "validations": len(checks),
+            "failed": len(failed),
+        },
+    )

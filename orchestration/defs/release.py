@@ -1,0 +1,48 @@
+"""The release job: a person releases a staged edition from the Dagster UI, with the same
+config and checks as `probation-pipeline release` (orchestration/release.py). Nothing runs it
+on a schedule: the nightly run only builds staging."""
+
+import dagster as dg
+
+from orchestration.release import ReleaseRefused, release_edition
+from orchestration.resources import PipelineResource
+
+
+class ReleaseConfig(dg.Config):
+    """Which staged edition to release, who approves it, and for a correction why."""
+
+    edition: str
+    approver: str
+    reason: str | None = None
+
+
+@dg.op(description="Copy the staged edition to published/ after checking the gate and the "
+       "validation passed for exactly that staged build; log the release.")  # fmt: skip
+def release_staged_edition(
+    context: dg.OpExecutionContext, config: ReleaseConfig, pipeline: PipelineResource
+) -> dg.Output:
+    try:
+        entry = release_edition(pipeline.settings(), config.edition, config.approver, config.reason)
+    except ReleaseRefused as refused:
+        raise dg.Failure(description=str(refused), allow_retries=False) from None
+    context.log.info(f"released {entry['version']} to {entry['folder']}")
+    return dg.Output(
+        entry["version"],
+        metadata={
+            "version": entry["version"],
+            "folder": dg.MetadataValue.path(entry["folder"]),
+            "approver": entry["approver"],
+            "reason": entry["reason"],
+            "files": len(entry["files"]),
+        },
+    )
+
+
+@dg.job(description="Release a staged edition (config: edition, approver, reason).")
+def release_job():
+    release_staged_edition()
+
+
+@dg.definitions
+def release() -> dg.Definitions:
+    return dg.Definitions(jobs=[release_job])

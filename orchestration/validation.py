@@ -1,0 +1,285 @@
+"""Great Expectations 1.x validation of what an edition publishes, run on the staged tidy files.
+
+An ephemeral GX context (analytics off, no project folder) validates each published table and
+a few derived frames that say in one column whether a rule holds:
+- percentages between 0 and 100, numerators never above denominators;
+- England and Wales equal to the sum of the regions (regional quarterly), where every region
+  is shown;
+- no value inside a period `period_quality` suppresses (read from the warehouse, not from the
+  tables);
+- every `[c]` count really small, or hidden by secondary suppression or the disclosure audit;
+- every note the workbook references exists in the notes seed.
+The Data Docs (HTML) are written to `validation/` in the staged edition, with `result.json`:
+the outcome and the digest of the staged content it validated, which the release checks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.atomic import building
+
+VALIDATION_DIR = "validation"
+PERCENT_COLUMNS = ("performance_pct", "share_pct", "target_pct", "score_pct")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One frame to validate and the expectations on it."""
+
+    name: str
+    frame: pd.DataFrame
+    expectations: list
+
+
+def _expectations():
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
+def table_checks(tables: dict[str, pd.DataFrame]) -> list[Check]:
+    """Ranges and numerators against denominators, table by table."""
+    gxe = _expectations()
+    checks = []
+    for name, table in tables.items():
+        expectations = [gxe.ExpectTableRowCountToBeBetween(min_value=0)]
+        for column in PERCENT_COLUMNS:
+            if column in table:
+                expectations.append(
+                    gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=100)
+                )
+        if {"numerator", "denominator"} <= set(table.columns):
+            expectations.append(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="denominator",
+                    column_B="numerator",
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
+            )
+        checks.append(Check(name, table, expectations))
+    return checks
+
+
+def national_against_regions(regional: pd.DataFrame) -> pd.DataFrame:
+    """Per measure and quarter where England and Wales and all 12 regions are shown: the
+    England and Wales numerator and denominator minus the regions' sums."""
+    shown = regional.dropna(subset=["numerator", "denominator"])
+    regions = shown[shown["geography_level"].eq("REGION")]
+    sums = regions.groupby(["measure_code", "period"]).agg(
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        regions=("geography_code", "nunique"),
+    )
+    national = shown[shown["geography_level"].eq("NATIONAL")].set_index(["measure_code", "period"])[
+        ["numerator", "denominator"]
+    ]
+    joined = national.join(sums, rsuffix="_regions", how="inner")
+    joined = joined[joined["regions"].eq(12)]
+    return pd.DataFrame(
+        {
+            "measure_code": joined.index.get_level_values(0),
+            "period": joined.index.get_level_values(1),
+            "numerator_difference": (joined["numerator"] - joined["numerator_regions"]).to_numpy(
+                dtype=float
+            ),
+            "denominator_difference": (
+                joined["denominator"] - joined["denominator_regions"]
+            ).to_numpy(dtype=float),
+        }
+    )
+
+
+def values_in_suppressed_periods(tables, quality: pd.DataFrame) -> pd.DataFrame:
+    """Cells of the national and regional tables in a period period_quality suppresses, with
+    what they publish."""
+    q = quality[quality["subject_type"].eq("MEASURE") & quality["status"].eq("SUPPRESS")]
+    month = pd.to_datetime(q["month"])
+    monthly = set(zip(q["subject"], q["geography_code"], month.dt.strftime("%Y-%m"), strict=True))
+    quarterly = set(
+        zip(
+            q["subject"],
+            q["geography_code"],
+            month.dt.year.astype(str) + " Q" + month.dt.quarter.astype(str),
+            strict=True,
+        )
+    )
+    frames = []
+    for name, keys in (("national_monthly", monthly), ("regional_quarterly", quarterly)):
+        table = tables[name]
+        inside = [
+            (m, g, p) in keys
+            for m, g, p in zip(
+                table["measure_code"], table["geography_code"], table["period"], strict=True
+            )
+        ]
+        frames.append(
+            table.loc[
+                inside,
+                [
+                    "measure_code",
+                    "geography_code",
+                    "period",
+                    "numerator",
+                    "denominator",
+                    "performance_pct",
+                ],
+            ].assign(table=name)  # fmt: skip
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def confidential_cells(tables, disclosure: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Every [c] count of the circumstances tables with whether it is justified: a count of 1
+    to threshold - 1, or one hidden by secondary suppression or the audit."""
+    frames = []
+    for name in ("accommodation", "employment"):
+        table = tables[name]
+        hidden = table[table["count_shorthand"].eq("[c]")]
+        truth = disclosure[disclosure["topic"].eq(name.upper())]
+        keys = ["checkpoint", "breakdown", "group_code", "status_code", "period"]
+        truth = truth.rename(
+            columns={
+                "breakdown_value": "group_code",
+                "category": "status_code",
+                "people": "true_people",
+            }
+        )
+        merged = hidden[keys].merge(
+            truth[[*keys, "true_people", "suppression"]], on=keys, how="left"
+        )
+        small = merged["true_people"].between(1, threshold - 1)
+        justified = small | merged["suppression"].isin(["secondary", "audit"])
+        frames.append(
+            merged[["checkpoint", "breakdown", "group_code", "status_code", "period"]].assign(
+                table=name, justified=justified.astype(bool)
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def note_references(notes: dict[str, list[str]], known: set[str]) -> pd.DataFrame:
+    rows = [(table, key, key in known) for table, keys in notes.items() for key in keys]
+    return pd.DataFrame(rows, columns=["table", "note_key", "exists"])
+
+
+def rule_checks(tables, quality, disclosure, threshold, notes, known_notes) -> list[Check]:
+    gxe = _expectations()
+    differences = national_against_regions(tables["regional_quarterly"])
+    return [
+        Check(
+            "national_equals_sum_of_regions",
+            differences,
+            [
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="numerator_difference", min_value=0, max_value=0
+                ),
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="denominator_difference", min_value=0, max_value=0
+                ),
+            ],
+        ),
+        Check(
+            "no_value_in_suppressed_periods",
+            values_in_suppressed_periods(tables, quality),
+            [
+                gxe.ExpectColumnValuesToBeNull(column=column)
+                for column in ("numerator", "denominator", "performance_pct")
+            ],
+        ),
+        Check(
+            "confidential_cells_are_justified",
+            confidential_cells(tables, disclosure, threshold),
+            [gxe.ExpectColumnValuesToBeInSet(column="justified", value_set=[True])],
+        ),
+        Check(
+            "every_note_referenced_exists",
+            note_references(notes, known_notes),
+            [gxe.ExpectColumnValuesToBeInSet(column="exists", value_set=[True])],
+        ),
+    ]
+
+
+def run_checks(checks: list[Check], docs_dir: Path) -> dict:
+    """Validate every check with an ephemeral GX context, write the Data Docs to docs_dir;
+    return {"success", "checks": [{name, success, failed: [...]}]}."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.add_data_docs_site(
+        site_name="edition",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    source = context.data_sources.add_pandas("published")
+    outcome = {"success": True, "checks": []}
+    for check in checks:
+        batch = source.add_dataframe_asset(check.name).add_batch_definition_whole_dataframe("whole")
+        suite = context.suites.add(gx.ExpectationSuite(name=check.name))
+        for expectation in check.expectations:
+            suite.add_expectation(expectation)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=check.name, data=batch, suite=suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=check.name,
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["edition"])],
+                result_format={"result_format": "SUMMARY"},
+            )
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": check.frame})
+        failed = []
+        for run in result.run_results.values():
+            for item in run.results:
+                if not item.success:
+                    config = item.expectation_config
+                    column = config.kwargs.get("column") or config.kwargs.get("column_A", "")
+                    failed.append(
+                        f"{check.name}: {config.type} {column}: "
+                        f"{item.result.get('unexpected_count', '?')} unexpected "
+                        f"(e.g. {item.result.get('partial_unexpected_list', [])[:3]})"
+                    )
+        outcome["checks"].append(
+            {"name": check.name, "rows": len(check.frame), "success": not failed, "failed": failed}
+        )
+        outcome["success"] &= not failed
+    return outcome
+
+
+def validate_edition(folder: Path, checks: list[Check], digest: str) -> dict:
+    """Run the checks and swap in `folder/validation/` (Data Docs and result.json)."""
+    with building(folder / VALIDATION_DIR) as tmp:
+        tmp.mkdir()
+        outcome = run_checks(checks, tmp / "data_docs")
+        outcome["content_digest"] = digest
+        (tmp / "result.json").write_text(json.dumps(outcome, indent=2, default=str))
+    return outcome
+
+
+def read_result(folder: Path) -> dict | None:
+    path = folder / VALIDATION_DIR / "result.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def remove_result(folder: Path) -> None:
+    shutil.rmtree(folder / VALIDATION_DIR, ignore_errors=True)
