@@ -85,6 +85,12 @@ def staged_state(settings: Settings, edition: str) -> StagedState:
         problem = f"edition {edition} is not staged ({folder} does not exist): run the pipeline"
     elif not built:
         problem = f"edition {edition} was not built: the quality gate did not pass"
+    elif not _candidate_passed(settings, edition, folder):
+        problem = (
+            f"edition {edition}: its latest build was held by the quality gate "
+            "(see `probation-pipeline run` or the gate check in the UI); the staged files are "
+            "from an earlier build"
+        )
     elif validated is None:
         problem = f"edition {edition} has not been validated (no {VALIDATION_DIR}/result.json)"
     elif not validated:
@@ -99,6 +105,18 @@ def staged_state(settings: Settings, edition: str) -> StagedState:
     else:
         problem = None
     return StagedState(edition, folder, built, validated, unchanged, problem)
+
+
+def _candidate_passed(settings: Settings, edition: str, folder: Path) -> bool:
+    """The staged build comes from the current candidate, and the gate passed it."""
+    candidate = settings.candidates_dir / edition
+    try:
+        staged_id = json.loads((folder / "edition.json").read_text()).get("candidate_id")
+        current = json.loads((candidate / "candidate.json").read_text()).get("candidate_id")
+        gate = json.loads((candidate / "gate.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(gate.get("passed")) and staged_id == current
 
 
 def read_log(settings: Settings) -> list[dict]:
@@ -150,6 +168,14 @@ def release_edition(
     state = staged_state(settings, edition)
     if not state.releasable:
         raise ReleaseRefused(state.problem)
+    compared = json.loads((state.folder / "edition.json").read_text()).get("compared_with")
+    last = latest_release(settings)
+    if (last["version"] if last else None) != compared:
+        raise ReleaseRefused(
+            f"edition {edition} was built against {compared or 'no earlier release'}, but "
+            f"{last['version'] if last else 'nothing'} is the latest release now: rebuild it "
+            "(probation-pipeline run) so its revisions are against the latest release"
+        )
     versions = published_versions(settings, edition)
     if versions and not reason:
         raise ReleaseRefused(
@@ -167,7 +193,6 @@ def release_edition(
         if copied != staged_files:
             raise ReleaseRefused(f"edition {edition}: the copy differs from the staged files")
         _make_read_only(tmp)
-    compared = json.loads((state.folder / "edition.json").read_text()).get("compared_with")
     entry = {
         "edition": edition,
         "version": name,

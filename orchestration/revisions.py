@@ -64,7 +64,7 @@ def _reason(row, extracts, loads_now: dict, loads_before: dict, months_before: s
             row.quality_status_now
         )
     redelivered = [
-        f"{extract} {month} (revision {loads_now[(extract, month)]})"
+        f"{extract} {month} ({loads_now[(extract, month)]})"
         for month in period_months(row.period, row.yearly)
         for extract in extracts
         if (extract, month) in loads_now
@@ -73,6 +73,14 @@ def _reason(row, extracts, loads_now: dict, loads_before: dict, months_before: s
     ]
     if redelivered:
         return "re-delivered extract: " + ", ".join(redelivered[:3])
+    elsewhere = sorted(  # a re-delivery of a later month can complete an earlier month's cases
+        f"{extract} {month} ({revision})"
+        for (extract, month), revision in loads_now.items()
+        if extract in extracts and (extract, month) in loads_before
+        and loads_before[(extract, month)] != revision
+    )  # fmt: skip
+    if elsewhere:
+        return "re-delivered extract: " + ", ".join(elsewhere[:3])
     late = sorted({m for _, m in loads_now} - months_before)
     if late:
         return "late month: data for " + ", ".join(late[:3]) + " arrived since"
@@ -83,7 +91,7 @@ def _ledger(loads: pd.DataFrame | None) -> dict:
     if loads is None or loads.empty:
         return {}
     return {
-        (e, m): f"{r} ({h[:12]})"
+        (e, m): f"revision {r}, SHA-256 {h[:12]}"
         for e, m, r, h in zip(
             loads["extract"],
             loads["month_key"],

@@ -75,6 +75,29 @@ def reviewed_demo(demo_run, tmp_path_factory):
     return settings, summary
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Chromium for rendering the bulletin: the one on PATH, else installed with
+    apt-get when running as root; otherwise the test is skipped, saying why."""
+    names = ("chromium", "chromium-browser", "google-chrome")
+    found = next((shutil.which(name) for name in names if shutil.which(name)), None)
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+            "--no-install-recommends chromium",
+            shell=True, capture_output=True, timeout=900, check=False,
+        )  # fmt: skip
+        found = shutil.which("chromium")
+        if found:
+            return found
+    pytest.skip(
+        "Chromium is not installed and cannot be installed here (needs root and apt-get: "
+        "apt-get install chromium)"
+    )
+
+
 @pytest.fixture
 def warehouse(fixture_run):
     """A read-only connection to the fixture warehouse, closed after each test (DuckDB lets no

@@ -12,6 +12,7 @@ staging is what a person reviews before release."""
 import json
 import shutil
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,6 +105,7 @@ def publication_tables(
     tables[REVISIONS.name] = pandera_schema(REVISIONS).validate(revisions)
     manifest = {
         "edition": edition,
+        "candidate_id": uuid.uuid4().hex,
         "compared_with": previous["version"] if previous else None,
         "periods": table_periods(window),
         "notes": table_note_keys(window, marts),
@@ -141,6 +143,16 @@ def _staged_edition(settings: Settings, config: EditionConfig) -> str:
     return newest
 
 
+def record_gate(settings: Settings, edition: str, problems: list[str]) -> None:
+    """The gate's verdict on the current candidate, beside it: a release checks that the
+    staged build comes from a candidate that passed."""
+    folder = settings.candidates_dir / edition
+    if folder.exists():
+        (folder / "gate.json").write_text(
+            json.dumps({"passed": not problems, "problems": problems})
+        )
+
+
 def run_gate(settings: Settings, edition: str) -> tuple[list[str], list[str]]:
     """The gate on the candidate tables of an edition, against publication_cells and
     period_quality re-read from the warehouse: (problems as sentences, unreviewed flag ids)."""
@@ -172,6 +184,7 @@ def publication_respects_quality_gate(
     settings = pipeline.settings()
     edition = _staged_edition(settings, config)
     problems, unreviewed = run_gate(settings, edition)
+    record_gate(settings, edition, problems)
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -203,6 +216,7 @@ def edition_files(
     settings = pipeline.settings()
     edition = _staged_edition(settings, config)
     problems, _ = run_gate(settings, edition)
+    record_gate(settings, edition, problems)
     if problems:  # the blocking check stops a normal run first; this holds any other selection
         raise dg.Failure(
             description=f"edition {edition} not staged: " + "; ".join(problems[:3]),
@@ -265,6 +279,7 @@ def edition_files(
                     "edition": edition,
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "gate": "passed",
+                    "candidate_id": candidate["candidate_id"],
                     "compared_with": candidate["compared_with"],
                     "tables": candidate["rows"],
                     "ods": notice,
