@@ -91,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _this_command() -> str:
+    """How this command was called (e.g. .venv/bin/probation-pipeline), for hints."""
+    called = Path(sys.argv[0])
+    if called.name != "probation-pipeline":
+        return "probation-pipeline"
+    try:
+        return str(called.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(called)
+
+
 def _release(args: argparse.Namespace) -> int:
     from orchestration.release import ReleaseRefused, release_edition
     from orchestration.settings import Settings
@@ -214,7 +225,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"Edition {summary.edition} staged and validated: {staged}")
         print(f"  bulletin: {staged / 'bulletin.html'}")
         print(
-            f"  to publish it: probation-pipeline release --edition {summary.edition} "
+            f"  to publish it: {_this_command()} release --edition {summary.edition} "
             '--approver "Your Name"'
         )
         for notice in summary.notices:

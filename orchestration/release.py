@@ -168,6 +168,12 @@ def release_edition(
     state = staged_state(settings, edition)
     if not state.releasable:
         raise ReleaseRefused(state.problem)
+    versions = published_versions(settings, edition)
+    if versions and not reason:
+        raise ReleaseRefused(
+            f"edition {edition} is already published ({settings.published_dir / versions[-1]}); "
+            "a published edition is never overwritten: release a correction with --reason"
+        )
     compared = json.loads((state.folder / "edition.json").read_text()).get("compared_with")
     last = latest_release(settings)
     if (last["version"] if last else None) != compared:
@@ -175,12 +181,6 @@ def release_edition(
             f"edition {edition} was built against {compared or 'no earlier release'}, but "
             f"{last['version'] if last else 'nothing'} is the latest release now: rebuild it "
             "(probation-pipeline run) so its revisions are against the latest release"
-        )
-    versions = published_versions(settings, edition)
-    if versions and not reason:
-        raise ReleaseRefused(
-            f"edition {edition} is already published ({settings.published_dir / versions[-1]}); "
-            "a published edition is never overwritten: release a correction with --reason"
         )
     name = edition if not versions else f"{edition}-v{len(versions) + 1}"
     target = settings.published_dir / name

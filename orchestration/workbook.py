@@ -28,7 +28,7 @@ import gptables as gpt
 import pandas as pd
 
 from orchestration.atomic import building
-from schemas.published import SHORTHAND, TableSpec
+from schemas.published import COUNT, PERCENT, SHORTHAND, TableSpec
 
 LANGUAGE = "en-GB"
 STATUSES = {
@@ -89,19 +89,32 @@ def sheet_frame(table: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             values = values.where(~empty, table[column.symbol_column])
         elif column.empty_symbol:
             values = values.where(~empty, column.empty_symbol)
-        out[column.header] = [_plain(v) for v in values]
+        out[column.header] = [_plain(v, keep_float=column.kind == PERCENT) for v in values]
     frame = pd.DataFrame(out)
     if frame.empty:  # the sheet stays, so sheet names are stable from edition to edition
         frame.loc[0] = ["[z]"] * len(frame.columns)
     return frame
 
 
-def _plain(value):
-    """Whole numbers as int, other numbers as float, anything else as text."""
+def _plain(value, keep_float: bool = False):
+    """Whole numbers as int (percentages stay float), other numbers as float, text as text."""
     if isinstance(value, str):
         return value
     number = float(value)
-    return int(number) if number.is_integer() else number
+    return int(number) if number.is_integer() and not keep_float else number
+
+
+def number_formats(spec: TableSpec) -> list[dict]:
+    """Counts with thousands separators, percentages always with one decimal place."""
+    shown = [c for c in spec.columns if c.name not in SHORTHAND_COLUMNS]
+    counts = [c.header for c in shown if c.kind == COUNT]
+    percents = [c.header for c in shown if c.kind == PERCENT]
+    formats = []
+    if counts:
+        formats.append({"column": {"columns": counts, "format": {"num_format": "#,##0"}}})
+    if percents:
+        formats.append({"column": {"columns": percents, "format": {"num_format": "0.0"}}})
+    return formats
 
 
 def _refs(keys) -> str:
@@ -132,6 +145,7 @@ def build_xlsx(
             subtitles=subtitles,
             instructions="This worksheet contains one table. Shorthand: see the Cover sheet.",
             source=f"Source: {cover.source}",
+            additional_formatting=number_formats(spec),
         )
     used = list(dict.fromkeys(k for name in specs for k in table_notes[name]))
     notes = pd.DataFrame({"key": used, "Note text": [notes_text[k] for k in used]})

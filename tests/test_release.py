@@ -29,13 +29,9 @@ EDITION = "2022-03"
 APPROVER = "A Statistician"
 
 
-def copy_of(settings: Settings, tmp_path, landing: bool = False) -> Settings:
+def copy_of(settings: Settings, tmp_path) -> Settings:
     shutil.copytree(settings.data_dir, tmp_path / "data")
-    source = settings.landing_dir
-    if landing:
-        shutil.copytree(settings.landing_dir, tmp_path / "landing")
-        source = tmp_path / "landing"
-    return Settings.from_env(source, tmp_path / "data")
+    return Settings.from_env(settings.landing_dir, tmp_path / "data")
 
 
 def published_cells(settings: Settings) -> pd.DataFrame:
@@ -106,7 +102,7 @@ def test_release_is_refused_when_the_gate_held_the_latest_build(demo_run, review
 def test_release_publishes_once_logs_every_hash_and_a_redelivery_is_a_revised_correction(
     reviewed_demo, tmp_path, capsys
 ):
-    settings = copy_of(reviewed_demo[0], tmp_path, landing=True)
+    settings = copy_of(reviewed_demo[0], tmp_path)
     data = ["--data-dir", str(settings.data_dir)]
     assert main(["release", "--edition", EDITION, "--approver", APPROVER, *data]) == 0
     published = settings.published_dir / EDITION
@@ -122,17 +118,21 @@ def test_release_publishes_once_logs_every_hash_and_a_redelivery_is_a_revised_co
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "already published" in err[0] and "--reason" in err[0]
 
-    # London's contacts for January 2022 are re-delivered without a quarter of their rows.
+    # London's contacts for January 2022 are re-delivered without a quarter of their rows. The
+    # re-delivery is written into the shared demo landing zone for this run only (a copy of the
+    # landing zone at another path would make every month look new) and removed afterwards.
     before = published_cells(settings)
     original = (settings.landing_dir / "contacts" / "contacts_2022-01.csv").read_text()
     lines = original.splitlines()
     kept = [lines[0]] + [
         line for i, line in enumerate(lines[1:]) if not (",N07," in line and i % 4 == 0)
     ]
-    (settings.landing_dir / "contacts" / "contacts_2022-01_r2.csv").write_text(
-        "\n".join(kept) + "\n"
-    )
-    summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    redelivery = settings.landing_dir / "contacts" / "contacts_2022-01_r2.csv"
+    redelivery.write_text("\n".join(kept) + "\n")
+    try:
+        summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    finally:
+        redelivery.unlink()
     assert summary.failures == [] and summary.held == []
     assert summary.loaded == [("contacts", "2022-01")]
 
