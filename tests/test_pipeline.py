@@ -58,6 +58,8 @@ def test_every_empty_value_in_the_tidy_files_has_its_shorthand(fixture_run):
                     symbol = row[symbol_of[column]]
                     assert (value == "") == (symbol in ("[x]", "[z]", "[c]")), (name, row)
                     checked += value == ""
+                elif column == "revision":
+                    assert value in ("", "[r]")
                 elif not column.endswith("_shorthand"):
                     assert value.strip(), (name, column, row)
     assert checked > 100
