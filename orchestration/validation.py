@@ -2,7 +2,8 @@
 
 An ephemeral GX context (analytics off, no project folder) validates each published table and
 a few derived frames that say in one column whether a rule holds:
-- percentages between 0 and 100, numerators never above denominators;
+- one row per key, keys filled in, percentages between 0 and 100, numerators never above
+  denominators;
 - England and Wales equal to the sum of the regions (regional quarterly), where every region
   is shown;
 - no value inside a period `period_quality` suppresses (read from the warehouse, not from the
@@ -46,11 +47,17 @@ def _expectations():
 
 
 def table_checks(tables: dict[str, pd.DataFrame]) -> list[Check]:
-    """Ranges and numerators against denominators, table by table."""
+    """Table by table: one row per key (schemas/published.py), keys filled in, percentages in
+    range, numerators never above denominators."""
+    from schemas.published import EDITION_TABLES
+
     gxe = _expectations()
     checks = []
     for name, table in tables.items():
-        expectations = [gxe.ExpectTableRowCountToBeBetween(min_value=0)]
+        key = list(EDITION_TABLES[name].key)
+        expectations = [gxe.ExpectCompoundColumnsToBeUnique(column_list=key)] + [
+            gxe.ExpectColumnValuesToNotBeNull(column=column) for column in key
+        ]
         for column in PERCENT_COLUMNS:
             if column in table:
                 expectations.append(

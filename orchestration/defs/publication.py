@@ -64,14 +64,15 @@ def read_marts(settings: Settings, names: list[str]) -> dict[str, pd.DataFrame]:
 
 @dg.asset(
     group_name="publication",
-    deps=list(MART_INPUTS),
+    deps=[*MART_INPUTS, "stg_loads"],
     pool=WAREHOUSE_POOL,
     kinds={"pandas", "parquet"},
     description=(
         "Candidate tables of an edition, tidy and validated: national figures by month, "
         "regional figures by quarter, target attainment, ratings, inspections, circumstances "
-        "and quality, selected from publication_cells and the rating marts and rounded. "
-        "Written to candidates/<edition>/ for the quality gate."
+        "and quality, selected from publication_cells and the rating marts and rounded, with "
+        "[r] and a revisions table against the latest release. Written to "
+        "candidates/<edition>/ for the quality gate."
     ),
 )
 def publication_tables(
