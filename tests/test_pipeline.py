@@ -114,23 +114,40 @@ def test_bad_file_fails_its_partition_only_and_the_cli_says_why(landing_copy, tm
 
 
 def test_blocking_gate_holds_an_edition_that_leaks_a_suppressed_value(
-    landing_copy, tmp_path, monkeypatch
+    fixture_run, tmp_path, monkeypatch
 ):
     """Break the masking in the publication code: the gate, which re-reads period_quality,
-    must fail, the edition must not be staged, and the run still succeeds."""
+    must fail and the edition must not be staged (a run of the publication assets on a copy of
+    the fixture run's data; the run-level handling of a held edition is in
+    test_quality_gate.py)."""
+    import dagster as dg
+
+    from orchestration.runner import load_definitions
+
     real_table = publication._cell_table
 
     def leaky_table(selected, spec):
         return real_table(selected.assign(counts_published=True, value_published=True), spec)
 
     monkeypatch.setattr(publication, "_cell_table", leaky_table)
-    settings = Settings.from_env(landing_copy, tmp_path / "data")
-    summary = run_pipeline(settings, edition="2021-05", quiet=True, log_level="CRITICAL")
-
-    assert summary.failures == [] and summary.refreshed
-    assert summary.held and "suppressed period" in summary.held[0]
-    assert not (settings.staging_dir / "2021-05").exists()
-    assert settings.analytics_path.exists()  # the marts and the snapshot are still built
+    loaded = fixture_run[0]
+    shutil.copytree(loaded.data_dir, tmp_path / "data")
+    shutil.rmtree(tmp_path / "data" / "staging")
+    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PROBATION_LANDING_DIR", str(loaded.landing_dir))
+    result = (
+        load_definitions()
+        .resolve_job_def("refresh_job")
+        .execute_in_process(
+            asset_selection=[dg.AssetKey("publication_tables"), dg.AssetKey("edition_files")],
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+    )
+    (gate,) = result.get_asset_check_evaluations()
+    assert not gate.passed and "suppressed period" in gate.description
+    assert not result.asset_materializations_for_node("edition_files")
+    assert not (tmp_path / "data" / "staging" / "2021-05").exists()
 
 
 def test_cli_usage_errors_are_one_line(capsys, tmp_path):
@@ -188,10 +205,12 @@ def test_cli_rejects_malformed_months(args):
     assert caught.value.code == 2
 
 
-def test_a_redelivery_revises_the_figures_on_the_next_run(landing_copy, tmp_path):
-    settings = Settings.from_env(landing_copy, tmp_path / "data")
-    first = run_pipeline(settings, quiet=True, log_level="CRITICAL")
-    assert first.ok
+def test_a_redelivery_revises_the_figures_on_the_next_run(fixture_run, tmp_path):
+    """On a copy of the fixture run's data: April's contacts are re-delivered (written into the
+    fixture run's landing zone for this run only) and the next run loads just that file."""
+    loaded = fixture_run[0]
+    shutil.copytree(loaded.data_dir, tmp_path / "data")
+    settings = Settings.from_env(loaded.landing_dir, tmp_path / "data")
 
     def sl004_april_london():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -202,10 +221,14 @@ def test_a_redelivery_revises_the_figures_on_the_next_run(landing_copy, tmp_path
 
     assert sl004_april_london() == (1, 1)
     # April's contacts are re-delivered without E7's appointment: SL004 for April drops to 0/1.
-    original = (landing_copy / "contacts" / "contacts_2021-04.csv").read_text().splitlines()
+    contacts = settings.landing_dir / "contacts"
+    original = (contacts / "contacts_2021-04.csv").read_text().splitlines()
     revised = [line for line in original if not line.startswith("C11,")]
-    (landing_copy / "contacts" / "contacts_2021-04_r2.csv").write_text("\n".join(revised) + "\n")
-
-    second = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    redelivery = contacts / "contacts_2021-04_r2.csv"
+    redelivery.write_text("\n".join(revised) + "\n")
+    try:
+        second = run_pipeline(settings, quiet=True, log_level="CRITICAL")
+    finally:
+        redelivery.unlink()
     assert second.ok and second.loaded == [("contacts", "2021-04")]
     assert sl004_april_london() == (0, 1)
