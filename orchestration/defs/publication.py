@@ -1,13 +1,14 @@
-"""Publication assets: the candidate tables of an edition, the blocking quality gate on them,
-and the staged edition (workbook, CSV, Parquet, data dictionary), built only when the gate
-passes.
+"""Publication assets: the candidate tables of an edition (with revisions against the latest
+release), the blocking quality gate on them, the staged edition (bulletin, workbook, CSV,
+Parquet, data dictionary), built only when the gate passes, and the blocking Great Expectations
+validation of what was staged.
 
 The gate re-reads `publication_cells` and `period_quality` from the warehouse itself, so it
 holds whatever produced the candidate tables (a full run, or a backfill that selects only the
 publication assets). An unreviewed WARN on a cell the edition publishes fails it, naming the
 flags. `edition_files` runs the same gate again before writing anything, so even a selection
 without the check cannot stage a suppressed or unreviewed cell. Nothing is released here:
-staging is what a person reviews before release."""
+staging is what a person reviews before release (defs/release.py)."""
 
 import json
 import shutil
