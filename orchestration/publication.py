@@ -52,7 +52,8 @@ MART_INPUTS = (
     "inspection_league_table",
     "dim_measures",
 )
-CIRCUMSTANCE_EXTRACTS = ("accommodation_checks", "employment_checks")
+# The extract each circumstances table counts from (as int_circumstance_periods reads them).
+CIRCUMSTANCE_EXTRACTS = {"accommodation": "accommodation_checks", "employment": "employment_checks"}
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ def quality_table(
         & q["status"].isin(["SUPPRESS", "CAVEAT"])
         & (
             (q["subject_type"].eq("MEASURE") & q["subject"].isin(published))
-            | (q["subject_type"].eq("EXTRACT") & q["subject"].isin(CIRCUMSTANCE_EXTRACTS))
+            | (q["subject_type"].eq("EXTRACT") & q["subject"].isin(CIRCUMSTANCE_EXTRACTS.values()))
         )
     ]
     exploded = q.assign(reason=q["reasons"].str.split(r" \| ")).explode("reason")

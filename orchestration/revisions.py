@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration.publication import CIRCUMSTANCE_EXTRACTS
 from schemas.published import COUNT, PERCENT, REVISABLE_TABLES, TEXT, TableSpec
-
-CIRCUMSTANCE_EXTRACTS = {"accommodation": "accommodation_checks", "employment": "employment_checks"}
 
 
 def value_columns(spec: TableSpec) -> list[str]:

@@ -116,3 +116,11 @@ def test_python_and_dbt_agree_on_notes_and_every_published_column_is_documented(
     assert len(dictionary) == sum(len(spec.columns) for spec in EDITION_TABLES.values())
     sheets = [spec.sheet for spec in EDITION_TABLES.values()]
     assert len(set(sheets)) == len(sheets) and all(len(s) <= 31 and " " not in s for s in sheets)
+
+
+def test_python_and_dbt_agree_on_the_extract_of_each_circumstances_table():
+    from orchestration.publication import CIRCUMSTANCE_EXTRACTS
+
+    sql = (DBT_PROJECT_DIR / "models" / "intermediate" / "int_circumstance_periods.sql").read_text()
+    for table, extract in CIRCUMSTANCE_EXTRACTS.items():
+        assert f"'{table.upper()}' as topic, '{extract}' as extract" in sql
