@@ -25,20 +25,7 @@ categories as (
 ),
 
 months_in_periods as (
-    select *, 'MONTH' as period_type, strftime(month, '%Y-%m') as period,
-        month as period_start, 1 as months_in_period
-    from categories
-    union all
-    select *, 'QUARTER' as period_type,
-        strftime(month, '%Y') || ' Q' || quarter(month)::varchar as period,
-        date_trunc('quarter', month)::date as period_start, 3 as months_in_period
-    from categories
-    union all
-    select *, 'PERFORMANCE_YEAR' as period_type, {{ performance_year('month') }} as period,
-        make_date(year(month) - case when month(month) < 4 then 1 else 0 end, 4, 1)
-            as period_start,
-        12 as months_in_period
-    from categories
+    {{ months_in_periods('categories') }}
 ),
 
 counts as (
