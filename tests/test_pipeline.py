@@ -10,6 +10,7 @@ import orchestration.publication as publication
 from orchestration.cli import main
 from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
+from tests.helpers import run_assets_on_a_copy
 
 
 def read_csv(path):
@@ -120,29 +121,14 @@ def test_blocking_gate_holds_an_edition_that_leaks_a_suppressed_value(
     must fail and the edition must not be staged (a run of the publication assets on a copy of
     the fixture run's data; the run-level handling of a held edition is in
     test_quality_gate.py)."""
-    import dagster as dg
-
-    from orchestration.runner import load_definitions
-
     real_table = publication._cell_table
 
     def leaky_table(selected, spec):
         return real_table(selected.assign(counts_published=True, value_published=True), spec)
 
     monkeypatch.setattr(publication, "_cell_table", leaky_table)
-    loaded = fixture_run[0]
-    shutil.copytree(loaded.data_dir, tmp_path / "data")
-    shutil.rmtree(tmp_path / "data" / "staging")
-    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PROBATION_LANDING_DIR", str(loaded.landing_dir))
-    result = (
-        load_definitions()
-        .resolve_job_def("refresh_job")
-        .execute_in_process(
-            asset_selection=[dg.AssetKey("publication_tables"), dg.AssetKey("edition_files")],
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-        )
+    result = run_assets_on_a_copy(
+        fixture_run[0], tmp_path, monkeypatch, ["publication_tables", "edition_files"]
     )
     (gate,) = result.get_asset_check_evaluations()
     assert not gate.passed and "suppressed period" in gate.description
@@ -172,24 +158,10 @@ def test_an_edition_for_a_month_without_data_is_refused_before_any_work(
 def test_a_ui_run_of_the_publication_for_a_month_without_data_fails_with_one_line(
     fixture_run, tmp_path, monkeypatch
 ):
-    import dagster as dg
-
-    from orchestration.runner import load_definitions
-
-    loaded = fixture_run[0]
-    shutil.copytree(loaded.data_dir, tmp_path / "data")
-    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PROBATION_LANDING_DIR", str(loaded.landing_dir))
-    result = (
-        load_definitions()
-        .resolve_job_def("refresh_job")
-        .execute_in_process(
-            asset_selection=[dg.AssetKey("publication_tables")],
-            run_config={"ops": {"publication_tables": {"config": {"edition": "2030-01"}}}},
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-        )
-    )
+    result = run_assets_on_a_copy(
+        fixture_run[0], tmp_path, monkeypatch, ["publication_tables"],
+        run_config={"ops": {"publication_tables": {"config": {"edition": "2030-01"}}}},
+    )  # fmt: skip
     failures = [e.step_failure_data.user_failure_data for e in result.all_events
                 if e.is_step_failure]  # fmt: skip
     assert [f.description for f in failures] == [

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.runner import load_definitions
 from orchestration.workbook import SHORTHAND_COLUMNS, find_soffice
 from schemas.published import EDITION_TABLES
+from tests.helpers import run_assets_on_a_copy
 
 SOFFICE = find_soffice(None)
 needs_ods = pytest.mark.skipif(
@@ -310,20 +308,9 @@ def test_tidy_files_and_data_dictionary(fixture_run):
 def test_without_libreoffice_the_xlsx_is_staged_and_one_line_says_how_to_get_the_ods(
     fixture_run, tmp_path, monkeypatch
 ):
-    loaded = fixture_run[0]
-    shutil.copytree(loaded.data_dir, tmp_path / "data")
-    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PROBATION_LANDING_DIR", str(loaded.landing_dir))
     monkeypatch.setenv("PROBATION_SOFFICE", str(tmp_path / "no-such-soffice"))
-    shutil.rmtree(tmp_path / "data" / "staging")
-    result = (
-        load_definitions()
-        .resolve_job_def("refresh_job")
-        .execute_in_process(
-            asset_selection=[dg.AssetKey("publication_tables"), dg.AssetKey("edition_files")],
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-        )
+    result = run_assets_on_a_copy(
+        fixture_run[0], tmp_path, monkeypatch, ["publication_tables", "edition_files"]
     )
     assert result.success
     folder = tmp_path / "data" / "staging" / "2021-05"
