@@ -15,7 +15,7 @@ import holidays
 
 from orchestration.settings import DBT_PROJECT_DIR
 
-FIRST_YEAR, LAST_YEAR = 2005, 2030
+FIRST_YEAR, LAST_YEAR = 2005, 2035
 SEED_PATH = DBT_PROJECT_DIR / "seeds" / "business_calendar.csv"
 COLUMNS = ("calendar_date", "is_business_day", "business_day_seq", "bank_holiday")
 

@@ -2,7 +2,9 @@
 -- measure's types, by the month of its start (sentence or release) date. In the numerator when
 -- an in-person contact is dated within the measure's business days after the start date:
 -- SL004 5; SL005 1, or 3 when released from court after remand. Definitions: seed
--- initial_appointment_measures.
+-- initial_appointment_measures. Only events starting in a reported month (int_cohort_months)
+-- are cases: an older event has no cohort to count in, and its window may lie outside the
+-- business-day calendar.
 with definitions as (
     select
         measure_code,
@@ -24,6 +26,7 @@ cases as (
         end as allowed_business_days
     from {{ ref('stg_events') }} as e
     inner join definitions as d on list_contains(d.event_types, e.event_type)
+    where e.start_date >= (select min(month) from {{ ref('int_cohort_months') }})
 ),
 
 windows as (

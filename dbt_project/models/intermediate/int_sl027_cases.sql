@@ -1,10 +1,12 @@
 -- SL027 unpaid work starts: one row per UPW requirement, by the month of its sentence date. In
 -- the numerator when the requirement's earliest UPW session (any status) is within 15 business
--- days after the sentence date.
+-- days after the sentence date. Only requirements sentenced in a reported month
+-- (int_cohort_months) are cases.
 with requirements as (
     select requirement_id, region_code, sentence_date
     from {{ ref('stg_requirements') }}
     where requirement_type = 'UPW'
+      and sentence_date >= (select min(month) from {{ ref('int_cohort_months') }})
 ),
 
 first_sessions as (
