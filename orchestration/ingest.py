@@ -21,7 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.atomic import write_parquet
-from orchestration.landing import LandingFile, latest_delivery
+from orchestration.landing import (
+    Control,
+    ControlFileError,
+    LandingFile,
+    extraction,
+    latest_delivery,
+    read_control,
+)
 from orchestration.profiling import profile_partition, profile_table
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS, Extract, pandera_schema
@@ -59,6 +66,9 @@ class LoadReport:
     set_aside_by_reason: dict[str, int]
     raw_path: str
     loaded_at: str
+    extracted_at: str = ""
+    extracted_on: str = ""
+    extracted_at_source: str = ""
 
 
 def raw_path(settings: Settings, extract: str, month: str) -> Path:
@@ -114,6 +124,36 @@ def read_as_text(delivery: LandingFile, extract: Extract) -> pd.DataFrame:
             delivery.path, "comma separated with one field per column", detail=str(error).strip()
         ) from None
     return frame.astype("string")
+
+
+def check_control(control: Control | None, delivery: LandingFile, sha: str, rows: int) -> None:
+    """Reject a delivery whose control file disagrees with it (a truncated or corrupted
+    transfer), naming the control file and what disagrees."""
+    if control is None:
+        return
+    problems = []
+    if control.row_count != rows:
+        problems.append(f"row_count {control.row_count:,} but the file has {rows:,} data rows")
+    if control.sha256 != sha:
+        problems.append(f"sha256 {control.sha256[:12]}... but the file hashes to {sha[:12]}...")
+    if problems:
+        raise ContractBreach(
+            delivery.path,
+            "delivery must match its control file (truncated or corrupted transfer?)",
+            detail=f"{control.path.name} says " + "; ".join(problems),
+        )
+
+
+def count_rows_quickly(delivery: LandingFile) -> int | None:
+    """Data rows of a file that cannot be parsed, for a control-file message: Parquet metadata,
+    or CSV lines after the header; None when even that fails."""
+    try:
+        if delivery.path.suffix == ".parquet":
+            return pq.ParquetFile(delivery.path).metadata.num_rows
+        with delivery.path.open("rb") as handle:
+            return max(sum(1 for line in handle if line.strip()) - 1, 0)
+    except Exception:  # noqa: BLE001 - only feeds a message; the breach itself is raised anyway
+        return None
 
 
 def check_contract(frame: pd.DataFrame, extract: Extract, delivery: LandingFile) -> None:
@@ -197,7 +237,19 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
         expected = settings.landing_dir / extract_name / f"{extract_name}_{month}.csv"
         raise MissingDelivery(f"{expected}: no delivery for {extract_name} {month}")
     sha = delivery.sha256()
-    frame = read_as_text(delivery, extract)
+    try:
+        control = read_control(delivery)
+    except ControlFileError as error:
+        raise ContractBreach(delivery.control_path, str(error)) from None
+    try:
+        frame = read_as_text(delivery, extract)
+    except ContractBreach:
+        rows = count_rows_quickly(delivery)
+        if control is not None and rows is not None:
+            check_control(control, delivery, sha, rows)  # a truncated transfer says so
+        raise
+    check_control(control, delivery, sha, len(frame))
+    extracted = extraction(delivery, control)
     check_contract(frame, extract, delivery)
     frame = frame[extract.column_names]
 
@@ -226,6 +278,9 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
         set_aside_by_reason={str(k): int(v) for k, v in by_reason.items()},
         raw_path=str(out),
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        extracted_at=extracted.at.isoformat(timespec="seconds"),
+        extracted_on=extracted.on.isoformat(),
+        extracted_at_source=extracted.source,
     )
     ledger = asdict(report)
     ledger["set_aside_by_reason"] = json.dumps(report.set_aside_by_reason, sort_keys=True)
@@ -252,4 +307,5 @@ def needs_load(settings: Settings, extract_name: str, month: str) -> bool:
         or not raw_path(settings, extract_name, month).exists()
         or not profile_path(settings, extract_name, month).exists()
         or previous["source_file"] != str(delivery.path)
+        or not previous.get("extracted_on")  # loaded before extraction times were recorded
     )

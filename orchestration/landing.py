@@ -3,14 +3,26 @@
 Files are `<landing>/<extract>/<extract>_<YYYY-MM>[_rN].(csv|parquet)`. A re-delivery carries a
 higher revision (`_r2`, `_r3`, ...; the first delivery is revision 1); the highest revision wins
 and earlier ones stay where they are. Landing files are only ever read.
+
+A delivery may come with a control file of the same name plus `.ctl` (DESIGN §3): JSON with
+`extracted_at` (ISO 8601), `row_count` (data rows) and `sha256` (of the delivered file).
+`read_control` reads and checks its shape; `Extraction` is when the data were extracted, from
+the control file or, without one, the file's modification time (recorded as an assumption).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+CONTROL_SUFFIX = ".ctl"
+CONTROL_KEYS = ("extracted_at", "row_count", "sha256")
 
 FILE_PATTERN = re.compile(
     r"^(?P<extract>[a-z_]+)_(?P<month>\d{4}-\d{2})(?:_r(?P<revision>\d+))?\.(?P<ext>csv|parquet)$"
@@ -25,6 +37,11 @@ class LandingFile:
     extract: str
     month: str
     revision: int
+
+    @property
+    def control_path(self) -> Path:
+        """Where this delivery's control file is, if the source sent one."""
+        return self.path.with_name(self.path.name + CONTROL_SUFFIX)
 
     def sha256(self) -> str:
         digest = hashlib.sha256()
@@ -63,3 +80,73 @@ def latest_delivery(landing_dir: Path, extract: str, month: str) -> LandingFile 
 def delivered_months(landing_dir: Path, extracts: list[str] | tuple[str, ...]) -> list[str]:
     """Months for which any of the extracts has a delivery, sorted."""
     return sorted({f.month for e in extracts for f in deliveries(landing_dir, e)})
+
+
+class ControlFileError(ValueError):
+    """A control file that cannot be read or lacks what DESIGN §3 requires."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """What a control file says about its delivery."""
+
+    path: Path
+    extracted_at: datetime
+    row_count: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """When a delivery was extracted: the timestamp (UTC), its date in Europe/London, and where
+    it comes from (`control file`, or `modification time (assumed)` without one)."""
+
+    at: datetime
+    source: str
+
+    @property
+    def on(self) -> date:
+        return self.at.astimezone(LONDON).date()
+
+    @property
+    def assumed(self) -> bool:
+        return self.source != "control file"
+
+
+def read_control(delivery: LandingFile) -> Control | None:
+    """The delivery's control file, or None when there is none. Raises ControlFileError (what
+    is wrong, in one line) when it is not the JSON DESIGN §3 asks for.
+    A timestamp without an offset is taken as Europe/London time."""
+    path = delivery.control_path
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ControlFileError("control file is not UTF-8 JSON") from None
+    if not isinstance(data, dict) or any(key not in data for key in CONTROL_KEYS):
+        raise ControlFileError(f"control file must be a JSON object with {', '.join(CONTROL_KEYS)}")
+    try:
+        extracted_at = datetime.fromisoformat(str(data["extracted_at"]))
+    except ValueError:
+        raise ControlFileError(
+            f"extracted_at {str(data['extracted_at'])[:40]!r} is not an ISO 8601 timestamp"
+        ) from None
+    if extracted_at.tzinfo is None:
+        extracted_at = extracted_at.replace(tzinfo=LONDON)
+    row_count = data["row_count"]
+    if isinstance(row_count, bool) or not isinstance(row_count, int) or row_count < 0:
+        raise ControlFileError("row_count must be a whole number of data rows")
+    sha = str(data["sha256"]).lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise ControlFileError("sha256 must be 64 hexadecimal digits")
+    return Control(path, extracted_at.astimezone(UTC), row_count, sha)
+
+
+def extraction(delivery: LandingFile, control: Control | None) -> Extraction:
+    """When the delivery was extracted: the control file's `extracted_at`, else the file's
+    modification time, marked as assumed."""
+    if control is not None:
+        return Extraction(control.extracted_at, "control file")
+    modified = datetime.fromtimestamp(delivery.path.stat().st_mtime, UTC).replace(microsecond=0)
+    return Extraction(modified, "modification time (assumed)")

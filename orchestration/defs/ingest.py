@@ -88,6 +88,8 @@ def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
                 "source_file": dg.MetadataValue.path(report.source_file),
                 "source_revision": report.source_revision,
                 "source_sha256": report.source_sha256,
+                "extracted_at": report.extracted_at,
+                "extracted_at_source": report.extracted_at_source,
                 "rows_delivered": report.rows_delivered,
                 "rows_loaded": report.rows_loaded,
                 "rows_set_aside": report.rows_set_aside,

@@ -1,4 +1,7 @@
--- The load ledger: which landing file (and revision) fed each extract-month, and what it held.
+-- The load ledger: which landing file (and revision) fed each extract-month, what it held, and
+-- when it was extracted (from its control file, or the file's modification time, recorded as an
+-- assumption). extracted_on is that moment's date in Europe/London, the date DESIGN §4 compares
+-- with the close of a case's window.
 select
     extract,
     month as month_key,
@@ -10,5 +13,8 @@ select
     rows_loaded,
     rows_set_aside,
     set_aside_by_reason,
-    loaded_at
+    loaded_at,
+    extracted_at,
+    try_cast(extracted_on as date) as extracted_on,
+    extracted_at_source
 from {{ source('raw', 'loads') }}
