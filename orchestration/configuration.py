@@ -28,6 +28,7 @@ from schemas.configuration import (
     validate_disclosure_threshold,
     validate_moderations,
     validate_publication,
+    validate_share,
     validate_targets,
 )
 from schemas.contracts import MONTHLY_EXTRACTS
@@ -122,6 +123,8 @@ def configuration_problems(settings: Settings) -> list[str]:
                 settings.disclosure_threshold_setting, "PROBATION_DISCLOSURE_THRESHOLD"
             )
         )
+    if settings.min_final_share_setting is not None:
+        check(lambda: validate_share(settings.min_final_share_setting, "PROBATION_MIN_FINAL_SHARE"))
     return problems
 
 

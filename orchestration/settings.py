@@ -100,6 +100,18 @@ class Settings:
         return int(value) if value else int(dbt_project_vars()["disclosure_threshold"])
 
     @property
+    def min_final_share_setting(self) -> str | None:
+        """PROBATION_MIN_FINAL_SHARE as given (checked by configuration_problems)."""
+        return os.environ.get("PROBATION_MIN_FINAL_SHARE") or None
+
+    @property
+    def min_final_share(self) -> float:
+        """A provisional cell with a smaller share of final cases publishes [x] (not yet
+        complete): the setting, else the dbt project's default (var provisional_min_final_share)."""
+        value = self.min_final_share_setting
+        return float(value) if value else float(dbt_project_vars()["provisional_min_final_share"])
+
+    @property
     def soffice(self) -> str | None:
         """The LibreOffice program to convert the workbook to ODS (PROBATION_SOFFICE, else
         soffice on PATH)."""
@@ -131,6 +143,8 @@ class Settings:
         chosen = {k: str(v) for k, v in found.items() if v is not None and v != MODERATIONS_SEED}
         if self.disclosure_threshold_setting:
             chosen["disclosure_threshold"] = self.disclosure_threshold_setting
+        if self.min_final_share_setting:
+            chosen["provisional_min_final_share"] = self.min_final_share_setting
         return chosen
 
     def dbt_env(self) -> dict[str, str]:

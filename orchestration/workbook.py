@@ -35,6 +35,7 @@ STATUSES = {
     "published": "Published",
     "provisional": "Provisional [p]",
     "suppressed": "Suppressed [x]",
+    "not yet complete": "Not yet complete [x]",
     "not applicable": "Not applicable [z]",
     "confidential": "Confidential [c]",
 }

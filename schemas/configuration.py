@@ -284,3 +284,14 @@ def validate_disclosure_threshold(value: str, variable: str) -> int:
             f"{variable}: is {value[:30]!r}, expected a whole number of people, at least 2"
         )
     return int(value)
+
+
+def validate_share(value: str, variable: str) -> float:
+    """A share between 0 and 1 inclusive (0 publishes every provisional figure)."""
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise ConfigurationError(f"{variable}: is {value[:30]!r}, expected a share from 0 to 1")
+    return share

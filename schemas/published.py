@@ -25,7 +25,14 @@ SHORTHAND = {
     "[x]": "Not available: suppressed because the data are of poor quality.",
     "[z]": "Not applicable: the measure did not apply to the period, or there were no cases.",
 }
-CELL_STATUSES = ("published", "provisional", "suppressed", "not applicable", "confidential")
+CELL_STATUSES = (
+    "published",
+    "provisional",
+    "not yet complete",
+    "suppressed",
+    "not applicable",
+    "confidential",
+)
 SYMBOLS = ("", "[x]", "[z]", "[c]", "[p]")  # [r] has its own column, `revision`
 QUALITY_STATUSES = ("OK", "CAVEAT", "WARN", "SUPPRESS")
 
@@ -140,7 +147,7 @@ _COUNTS = (
         note=ROUNDED,
     ),
 )
-_QUALITY_NOTES = ("PROVISIONAL", "PERCENTAGES")
+_QUALITY_NOTES = ("PROVISIONAL", "INCOMPLETE", "PERCENTAGES")
 
 NATIONAL_MONTHLY = TableSpec(
     name="national_monthly",

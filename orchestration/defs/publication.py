@@ -232,7 +232,9 @@ def edition_files(
     }
     threshold = settings.disclosure_threshold
     notes_text = {
-        key: text.replace("{threshold_below}", str(threshold - 1))
+        key: text.replace("{threshold_below}", str(threshold - 1)).replace(
+            "{min_final_share}", f"{settings.min_final_share:.0%}"
+        )
         for key, text in read_marts(settings, ["publication_notes"])[
             "publication_notes"
         ].itertuples(index=False)

@@ -43,6 +43,6 @@ select
     event_id as case_id,
     region_code,
     month,
-    check_date as window_end_date,
+    last_day(check_date) as window_end_date,
     in_numerator
 from measured

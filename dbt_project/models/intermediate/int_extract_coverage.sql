@@ -1,6 +1,6 @@
 -- Which months each extract has been loaded for (from the load ledger, so a month delivered
--- with a header only still counts as covered). A month whose measurement window runs past
--- `covered_until` of the extract feeding its numerator can still change: it is provisional.
+-- with a header only still counts as covered): the reported months (int_cohort_months) and
+-- SL006's left-censoring read it. Whether a month is final is int_case_window_holds' business.
 select
     extract,
     min(month) as first_month,

@@ -2,7 +2,8 @@
 -- England and Wales and each region: numerators and denominators summed over the period's months
 -- (never averaged), with the period's quality status (the strictest of its months, macro
 -- quality_severity), every reason and note key of its months, and whether it is provisional (a
--- month provisional, or fewer months loaded than the period has).
+-- month provisional, or fewer months loaded than the period has), with the extract-months that
+-- hold it and how many of its cases are final.
 with quality as (
     select
         subject as measure_code,
@@ -26,6 +27,8 @@ months as (
         m.numerator,
         m.denominator,
         m.provisional,
+        m.provisional_reason,
+        m.final_cases,
         {{ quality_severity('q.status') }} as severity,
         nullif(q.reasons, '') as reasons,
         nullif(q.note_keys, '') as note_keys,
@@ -57,6 +60,8 @@ select
     sum(denominator)::bigint as denominator,
     case when sum(denominator) > 0 then sum(numerator) / sum(denominator) end as performance,
     bool_or(provisional) or count(*) < any_value(months_in_period) as provisional,
+    {{ merge_provisional_reasons('provisional_reason') }} as provisional_reason,
+    sum(final_cases)::bigint as final_cases,
     {{ quality_status_of('max(severity)') }} as quality_status,
     coalesce(string_agg(distinct reasons, ' | ' order by reasons), '') as quality_reasons,
     {{ union_note_keys('note_keys') }} as note_keys,

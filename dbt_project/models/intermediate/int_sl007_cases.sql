@@ -2,7 +2,8 @@
 -- event of any type that started before the month and was not terminated before its last day
 -- (so supervised over the whole month). The person's region is that of their latest-starting
 -- such event. In the numerator when at least one in-person contact (OFFICE or HOME_VISIT) for
--- the person is dated in the month.
+-- the person is dated in the month. An event that vanished from the deliveries (stg_events) is
+-- not supervised after the last month whose file held it.
 with supervised as (
     select
         e.crn,
@@ -14,6 +15,7 @@ with supervised as (
     inner join {{ ref('int_cohort_months') }} as m
         on e.start_date < m.month
         and (e.termination_date is null or e.termination_date >= last_day(m.month))
+        and (e.vanished_after_month is null or m.month <= e.vanished_after_month)
 ),
 
 people as (

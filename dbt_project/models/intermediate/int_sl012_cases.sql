@@ -13,7 +13,7 @@ select
     e.event_id as case_id,
     e.region_code,
     date_trunc('month', e.termination_date)::date as month,
-    e.termination_date as window_end_date,
+    last_day(e.termination_date) as window_end_date,
     c.event_id is not null as in_numerator
 from {{ ref('stg_events') }} as e
 left join completed_interventions as c using (event_id)

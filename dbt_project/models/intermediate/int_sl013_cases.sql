@@ -16,7 +16,7 @@ select
     e.event_id as case_id,
     e.region_code,
     date_trunc('month', e.termination_date)::date as month,
-    e.termination_date as window_end_date,
+    last_day(e.termination_date) as window_end_date,
     q.completed = q.requirements as in_numerator
 from {{ ref('stg_events') }} as e
 inner join qualifying_requirements as q using (event_id)

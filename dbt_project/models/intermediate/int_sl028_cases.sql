@@ -5,6 +5,6 @@ select
     session_id as case_id,
     region_code,
     date_trunc('month', session_date)::date as month,
-    session_date as window_end_date,
+    last_day(session_date) as window_end_date,
     status = 'STOOD_DOWN' as in_numerator
 from {{ ref('stg_upw_sessions') }}

@@ -6,7 +6,7 @@ select
     requirement_id as case_id,
     region_code,
     date_trunc('month', termination_date)::date as month,
-    termination_date as window_end_date,
+    last_day(termination_date) as window_end_date,
     termination_reason = 'COMPLETED'
         and termination_date <= (sentence_date + interval 12 month)::date as in_numerator
 from {{ ref('stg_requirements') }}

@@ -5,7 +5,7 @@ select
     requirement_id as case_id,
     region_code,
     date_trunc('month', termination_date)::date as month,
-    termination_date as window_end_date,
+    last_day(termination_date) as window_end_date,
     termination_reason = 'COMPLETED' as in_numerator
 from {{ ref('stg_requirements') }}
 where requirement_type = 'ACCREDITED_PROGRAMME'

@@ -2,13 +2,15 @@
 -- month, with the characteristics of that month's persons file and the region of their
 -- latest-starting active event. In the numerator when sex, ethnicity, disability, religion and
 -- sexual orientation are all recorded (not null and not UNKNOWN). A person missing from the
--- month's persons file counts as not recorded.
+-- month's persons file counts as not recorded. An event that vanished from the deliveries
+-- (stg_events) is not active after the last month whose file held it.
 with active as (
     select e.crn, e.region_code, e.start_date, e.event_id, m.month
     from {{ ref('stg_events') }} as e
     inner join {{ ref('int_cohort_months') }} as m
         on e.start_date <= last_day(m.month)
         and (e.termination_date is null or e.termination_date >= m.month)
+        and (e.vanished_after_month is null or m.month <= e.vanished_after_month)
 ),
 
 people as (

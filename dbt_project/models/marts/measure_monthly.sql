@@ -3,19 +3,35 @@
 -- "to be determined" in the catalogue are never computed. Performance is
 -- numerator / denominator, unrounded; the national row sums the regions' numerators and
 -- denominators. Every measure x region x month in the loaded range has a row: a month with no
--- cases has denominator 0 and a null performance. A month is provisional while the measurement
--- window of any of its cases closes after the last day covered by every extract the measure
--- reads (a later delivery could still complete it).
-with regional_counts as (
+-- cases has denominator 0 and a null performance.
+-- A cell is provisional (DESIGN §4) while any of its cases is (int_case_window_holds), or while
+-- its own month has no accepted delivery of an extract the measure reads, whether or not any
+-- case is visible. provisional_reason names the extract-months that hold it; final_cases
+-- counts the cases no later delivery can change.
+with cohort_months as (
+    select * from {{ ref('int_cohort_months') }}
+),
+
+regional_counts as (
     select * from {{ ref('int_measure_regional_counts') }}
 ),
 
-measure_coverage as (
-    select * from {{ ref('int_measure_coverage') }}
+loads as (
+    select extract, month from {{ ref('stg_loads') }}
 ),
 
-cohort_months as (
-    select * from {{ ref('int_cohort_months') }}
+own_month_gaps as (
+    -- the extract-months a cell's own month lacks
+    select
+        s.measure_code,
+        cm.month,
+        list(s.extract || ' ' || strftime(cm.month, '%Y-%m') || ' not delivered' order by s.extract)
+            as holds
+    from {{ ref('int_measure_sources') }} as s
+    cross join cohort_months as cm
+    left join loads as l on l.extract = s.extract and l.month = cm.month
+    where l.extract is null
+    group by all
 ),
 
 computed_measures as (
@@ -40,13 +56,16 @@ regional as (
         g.month,
         coalesce(rc.numerator, 0) as numerator,
         coalesce(rc.denominator, 0) as denominator,
-        coalesce(rc.last_window_end_date, last_day(g.month)) > mc.covered_until as provisional
+        coalesce(rc.final_cases, 0) as final_cases,
+        list_sort(list_distinct(list_concat(
+            coalesce(rc.holds, cast([] as varchar[])), coalesce(gap.holds, cast([] as varchar[]))
+        ))) as holds
     from grid as g
     left join regional_counts as rc
         on rc.measure_code = g.measure_code
         and rc.region_code = g.region_code
         and rc.month = g.month
-    left join measure_coverage as mc on mc.measure_code = g.measure_code
+    left join own_month_gaps as gap on gap.measure_code = g.measure_code and gap.month = g.month
 ),
 
 national as (
@@ -58,7 +77,8 @@ national as (
         month,
         sum(numerator) as numerator,
         sum(denominator) as denominator,
-        bool_or(provisional) as provisional
+        sum(final_cases) as final_cases,
+        list_sort(list_distinct(flatten(list(holds)))) as holds
     from regional
     group by measure_code, month
 ),
@@ -78,5 +98,7 @@ select
     numerator::bigint as numerator,
     denominator::bigint as denominator,
     case when denominator > 0 then numerator / denominator end as performance,
-    coalesce(provisional, true) as provisional
+    len(holds) > 0 as provisional,
+    nullif(array_to_string(holds, '; '), '') as provisional_reason,
+    final_cases::bigint as final_cases
 from combined

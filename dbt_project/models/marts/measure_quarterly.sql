@@ -1,7 +1,8 @@
 -- Each computed measure by calendar quarter, for every region and for England and Wales:
 -- numerators and denominators summed over the quarter's months (never an average of monthly
 -- percentages). months_in_quarter says how many of the quarter's three months are loaded; a
--- quarter is provisional when any of its months is.
+-- quarter is provisional when any of its months is, and provisional_reason gathers the
+-- extract-months that hold its months.
 with monthly as (
     select * from {{ ref('measure_monthly') }}
 ),
@@ -16,7 +17,9 @@ quarters as (
         sum(numerator) as numerator,
         sum(denominator) as denominator,
         count(*) as months_in_quarter,
-        bool_or(provisional) as provisional
+        bool_or(provisional) as provisional,
+        {{ merge_provisional_reasons('provisional_reason') }} as provisional_reason,
+        sum(final_cases) as final_cases
     from monthly
     group by all
 )
@@ -33,5 +36,7 @@ select
     case when denominator > 0 then numerator / denominator end as performance,
     months_in_quarter,
     months_in_quarter = 3 as complete,
-    provisional
+    provisional,
+    provisional_reason,
+    final_cases::bigint as final_cases
 from quarters

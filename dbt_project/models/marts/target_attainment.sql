@@ -5,7 +5,8 @@
 -- period's numerator and denominator, each geography by its own status. Numerators and
 -- denominators of the months counted are summed (never averaged). Status is MET / NEAR_MISS /
 -- MISSED for the measure's polarity (macro attainment_status); null where there is no valid
--- month or no cases. A period is provisional when any month counted is.
+-- month or no cases. A period is provisional when any month counted is; final_cases counts the
+-- cases of the months counted that no later delivery can change.
 with quality as (
     select subject as measure_code, geography_code, month, status
     from {{ ref('period_quality') }}
@@ -50,7 +51,8 @@ periods as (
         count(*) filter (where suppressed) as months_suppressed,
         sum(numerator) filter (where not suppressed) as numerator,
         sum(denominator) filter (where not suppressed) as denominator,
-        coalesce(bool_or(provisional) filter (where not suppressed), false) as provisional
+        coalesce(bool_or(provisional) filter (where not suppressed), false) as provisional,
+        sum(final_cases) filter (where not suppressed) as final_cases
     from monthly_periods
     group by all
 ),
@@ -92,5 +94,6 @@ select
     near_miss_tolerance,
     target_source,
     {{ attainment_status('performance', 'target', 'polarity', 'near_miss_tolerance') }} as status,
-    provisional
+    provisional,
+    final_cases::bigint as final_cases
 from scored

@@ -10,8 +10,10 @@
 -- 3. confidential [c]: a small count, or one suppressed so that a small count cannot be worked
 --    out (int_circumstance_disclosure);
 -- 4. not applicable [z]: no cases (the counts are published as 0, the rate is not);
--- 5. provisional [p]: a later delivery can still change the figure;
--- 6. published.
+-- 5. not yet complete [x]: provisional, and fewer than var provisional_min_final_share of its
+--    cases are final (a figure most of whose cases are still open would mislead);
+-- 6. provisional [p]: a later delivery can still change the figure;
+-- 7. published.
 -- holds_edition marks a cell that carries an unreviewed quality flag (WARN) and would publish
 -- something other than [z]: the gate holds an edition with such a cell in its window.
 {% set national = var("national_code") %}
@@ -43,6 +45,8 @@ measures as (
         cast(null as double) as target,
         cast(null as varchar) as attainment,
         p.provisional,
+        p.provisional_reason,
+        p.final_cases,
         false as confidential,
         false as value_confidential,
         p.period_start < c.valid_from as before_valid_from,
@@ -101,6 +105,8 @@ attainment as (
         t.target,
         t.status as attainment,
         t.provisional,
+        p.provisional_reason,
+        t.final_cases,
         false as confidential,
         false as value_confidential,
         false as before_valid_from,
@@ -149,6 +155,8 @@ circumstances as (
         cast(null as double) as target,
         cast(null as varchar) as attainment,
         false as provisional,
+        cast(null as varchar) as provisional_reason,
+        cast(null as bigint) as final_cases,
         d.confidential,
         d.share_confidential as value_confidential,
         false as before_valid_from,
@@ -183,6 +191,10 @@ statused as (
             when before_valid_from then 'not applicable'
             when confidential then 'confidential'
             when coalesce(denominator, 0) = 0 then 'not applicable'
+            when provisional
+                and coalesce(final_cases, denominator)
+                    < {{ var('provisional_min_final_share') }} * denominator
+                then 'not yet complete'
             when provisional then 'provisional'
             else 'published'
         end as cell_status
@@ -215,6 +227,8 @@ select
     target,
     attainment,
     provisional,
+    provisional_reason,
+    final_cases,
     quality_status,
     quality_reasons,
     note_keys,
@@ -222,6 +236,7 @@ select
     cell_status,
     case cell_status
         when 'suppressed' then '[x]'
+        when 'not yet complete' then '[x]'
         when 'not applicable' then '[z]'
         when 'confidential' then '[c]'
         when 'provisional' then '[p]'
@@ -231,7 +246,7 @@ select
         or (cell_status = 'not applicable' and not before_valid_from) as counts_published,
     cell_status in ('provisional', 'published') and not value_confidential as value_published,
     case
-        when cell_status = 'suppressed' then '[x]'
+        when cell_status in ('suppressed', 'not yet complete') then '[x]'
         when cell_status = 'not applicable' then '[z]'
         when cell_status = 'confidential' or value_confidential then '[c]'
         else ''
