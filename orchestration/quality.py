@@ -2,6 +2,8 @@
 
 - `partition_checks`: the extract rules for one extract-month at ingest, against whatever
   earlier months' profiles are already on disk (the ingest assets' asset checks);
+- `vanished_counts`: for the snapshot extracts with terminations, how many records open in a
+  month's raw file are missing from the next month's (rule vanished_records);
 - `compute_flags`: the rules over the whole history, every profile under
   `<data>/raw/profiles/` and `measure_monthly` from the warehouse (read only, closed at once);
 - `read_reviews` / `apply_reviews`: the statistician's reviewed decisions (CSV at
@@ -31,6 +33,7 @@ from orchestration.configuration import read_csv_text
 from orchestration.profiling import PROFILE_COLUMNS
 from orchestration.settings import Settings
 from schemas import quality as rules
+from schemas.contracts import EXTRACTS
 
 PROFILE_FILE = re.compile(r"^(?P<extract>[a-z_]+)_(?P<month>\d{4}-\d{2})\.parquet$")
 REVIEW_STATE_COLUMNS = ("status", "decision", "review_reason", "reviewer", "reviewed_on", "reason")
@@ -109,6 +112,7 @@ def partition_checks(
     profiles on disk (months loaded later than this one are not history)."""
     thresholds = thresholds or rules.load_thresholds()
     profiles = read_profiles(settings, extract, first=_history_start(month, thresholds), last=month)
+    profiles = with_vanished_counts(settings, profiles, extract, month)
     enriched = rules.enrich_profiles(profiles, thresholds)
     current = enriched[enriched["month"] == month].reset_index(drop=True)
     failed = rules.failing_rows(rules.profile_schema(thresholds), current) if len(current) else {}
@@ -144,6 +148,71 @@ def partition_checks(
     return outcomes
 
 
+VANISHED_COLUMNS = ("open_keys_before", "vanished_keys")
+
+
+def vanished_counts(settings: Settings, extract: str, month: str | None = None) -> pd.DataFrame:
+    """For each month M+1 whose previous month M is loaded too (only `month` when given) and
+    each region: records not terminated in M's raw file (`open_keys_before`, by their region
+    there) and how many of them M+1's raw file lacks (`vanished_keys`). DESIGN §3: such a
+    record has vanished."""
+    columns = ["extract", "month", "region_code", *VANISHED_COLUMNS]
+    folder = settings.raw_dir / extract
+    if not any(folder.glob("*.parquet")):
+        return pd.DataFrame(columns=columns)
+    key = EXTRACTS[extract].key[0]
+    only = "" if month is None else "where next_month = $month"
+    sql = f"""
+        with loaded as (
+            select {key} as k, region_code, _month as month, termination_date
+            from read_parquet($glob, union_by_name = true)
+        ),
+        months as (
+            select distinct month,
+                strftime(strptime(month || '-01', '%Y-%m-%d') + interval 1 month, '%Y-%m')
+                    as next_month
+            from loaded
+        ),
+        pairs as (
+            select m.month, m.next_month from months as m
+            inner join (select distinct month from loaded) as n on n.month = m.next_month
+            {only}
+        ),
+        open_before as (
+            select l.k, l.region_code, p.next_month
+            from loaded as l inner join pairs as p on p.month = l.month
+            where l.termination_date is null
+        )
+        select '{extract}' as extract, o.next_month as month, o.region_code,
+            count(*) as open_keys_before, count(*) filter (where n.k is null) as vanished_keys
+        from open_before as o
+        left join loaded as n on n.k = o.k and n.month = o.next_month
+        group by all
+    """
+    params = {"glob": str(folder / "*.parquet")}
+    if month is not None:
+        params["month"] = month
+    with duckdb.connect() as con:
+        return con.execute(sql, params).df()[columns]
+
+
+def with_vanished_counts(
+    settings: Settings, profiles: pd.DataFrame, extract: str | None = None, month: str | None = None
+) -> pd.DataFrame:
+    """Profiles with the vanished_records counts (0 where they do not apply)."""
+    extracts = [e for e in rules.RULE_APPLIES[rules.VANISHED_RECORDS] if extract in (None, e)]
+    counts = [vanished_counts(settings, e, month) for e in extracts]
+    counts = [c for c in counts if len(c)]
+    if not counts or profiles.empty:
+        return profiles.assign(**{c: 0 for c in VANISHED_COLUMNS})
+    merged = profiles.merge(
+        pd.concat(counts, ignore_index=True), on=["extract", "month", "region_code"], how="left"
+    )
+    for column in VANISHED_COLUMNS:
+        merged[column] = merged[column].fillna(0).astype("int64")
+    return merged
+
+
 def _history_start(month: str, thresholds: dict) -> str:
     """The first month whose profile can matter to `month`'s verdict: the dispersion window
     before it, and the trailing-median window before each of those months."""
@@ -165,6 +234,11 @@ def _figures(rule: str, current: pd.DataFrame) -> dict[str, float | int | None]:
         return {"rows_delivered": total, column: int(current[column].sum())}
     if rule == rules.REGION_MISSING:
         return {"regions_without_rows": int((current["rows_loaded"] == 0).sum())}
+    if rule == rules.VANISHED_RECORDS:
+        return {
+            "open_keys_before": int(current["open_keys_before"].sum()),
+            "vanished_keys": int(current["vanished_keys"].sum()),
+        }
     if rule == rules.IN_PERSON_SHARE:
         loaded = current["rows_loaded"]
         share = (current["in_person_share"].fillna(0) * loaded).sum() / max(int(loaded.sum()), 1)
@@ -219,7 +293,7 @@ def compute_flags(settings: Settings, thresholds: dict | None = None) -> pd.Data
     measure_monthly (whose baselines leave out known poor-quality periods). Columns
     `schemas.quality.FLAG_COLUMNS`, sorted by flag_id."""
     thresholds = thresholds or rules.load_thresholds()
-    profiles = read_profiles(settings)
+    profiles = with_vanished_counts(settings, read_profiles(settings))
     parts = [rules.extract_flags(rules.enrich_profiles(profiles, thresholds), thresholds)]
     measures = read_measures(settings)
     if len(measures):

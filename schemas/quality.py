@@ -20,7 +20,11 @@ describes each):
 - duplicate_keys, null_required, outside_partition (profile): rows set aside for a repeated
   key, an empty required field, a date outside the month exceed a share of the region's rows;
 - in_person_share (contacts profile), measure_jump (measure series): a share moves far from
-  both its trailing median and the previous month.
+  both its trailing median and the previous month;
+- vanished_records (events and requirements): records not terminated in the previous month's
+  file and absent from this month's exceed a share of those records (DESIGN §3: a data defect;
+  the pipeline ends such a record with its last file). The counts (`open_keys_before`,
+  `vanished_keys`) come from the raw files (orchestration/quality.vanished_counts).
 
 Thresholds are configuration: `quality_thresholds.toml` beside this module (each default is
 justified there), overridden key by key by the TOML file named in PROBATION_QUALITY_THRESHOLDS.
@@ -55,6 +59,7 @@ NULL_REQUIRED = "null_required"
 OUTSIDE_PARTITION = "outside_partition"
 IN_PERSON_SHARE = "in_person_share"
 MEASURE_JUMP = "measure_jump"
+VANISHED_RECORDS = "vanished_records"
 EXTRACT_RULES = (
     ROW_COUNT,
     REGION_MISSING,
@@ -62,6 +67,7 @@ EXTRACT_RULES = (
     NULL_REQUIRED,
     OUTSIDE_PARTITION,
     IN_PERSON_SHARE,
+    VANISHED_RECORDS,
 )
 MEASURE_RULES = (MEASURE_JUMP,)
 RULES = {
@@ -72,8 +78,12 @@ RULES = {
     OUTSIDE_PARTITION: "Rows dated outside the file's month.",
     IN_PERSON_SHARE: "The share of contacts in person jumps from its history.",
     MEASURE_JUMP: "A measure's performance jumps far from its own history.",
+    VANISHED_RECORDS: "Records open in the previous month's file are missing from this month's.",
 }
-RULE_APPLIES = {IN_PERSON_SHARE: ("contacts",)}  # every other extract rule applies to all
+RULE_APPLIES = {  # every other extract rule applies to all
+    IN_PERSON_SHARE: ("contacts",),
+    VANISHED_RECORDS: ("events", "requirements"),
+}
 NATIONAL_CODE = "K04000001"  # England and Wales: extracts without a region are profiled whole
 GEOGRAPHY_CODES = (*REGION_CODES, NATIONAL_CODE)
 
@@ -189,6 +199,10 @@ def enrich_profiles(profiles: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
         frame["rows_loaded"].where(share.notna(), 0).astype(float), keys, months
     )
     frame["dispersion"] = _dispersion(frame, thresholds)
+    for column in ("open_keys_before", "vanished_keys"):  # set by vanished_counts where known
+        if column not in frame.columns:
+            frame[column] = 0
+        frame[column] = frame[column].fillna(0).astype("int64")
     return frame
 
 
@@ -350,6 +364,10 @@ PROFILE_RULE_TESTS: dict[str, Callable[[pd.DataFrame, dict], pd.Series]] = {
         _share_flagged, rule=OUTSIDE_PARTITION, column="outside_partition_rows"
     ),
     IN_PERSON_SHARE: _in_person_flagged,
+    VANISHED_RECORDS: lambda frame, t: (
+        (frame["vanished_keys"] > 0)
+        & (frame["vanished_keys"] > t[VANISHED_RECORDS]["max_share"] * frame["open_keys_before"])
+    ),
 }
 MEASURE_RULE_TESTS = {MEASURE_JUMP: _measure_jump_flagged}
 
@@ -385,6 +403,8 @@ def profile_schema(thresholds: dict) -> pa.DataFrameSchema:
             "prev_in_person_share": SHARE,
             "history_rows": MEDIAN,
             "dispersion": pa.Column(float, pa.Check.ge(1), nullable=True, coerce=True),
+            "open_keys_before": COUNT,
+            "vanished_keys": COUNT,
         },
         checks=[
             pa.Check(_passes(test, thresholds), name=rule, error=rule)
@@ -518,6 +538,16 @@ def _measure_detail(r, t) -> str:
     )
 
 
+def _vanished_detail(r, t) -> str:
+    vanished, before = int(r.vanished_keys), int(r.open_keys_before)
+    previous = (pd.Period(str(r.month)[:7], "M") - 1).strftime("%Y-%m")
+    return (
+        f"{vanished:,} of {before:,} records not terminated in the {previous} file are missing "
+        f"from this month's ({_pct(vanished / before)}; threshold "
+        f"{_pct(t[VANISHED_RECORDS]['max_share'])}); they count as ended with {previous}"
+    )
+
+
 DETAILS: dict[str, Callable] = {
     ROW_COUNT: _row_count_detail,
     REGION_MISSING: _region_missing_detail,
@@ -530,6 +560,7 @@ DETAILS: dict[str, Callable] = {
     ),
     IN_PERSON_SHARE: _in_person_detail,
     MEASURE_JUMP: _measure_detail,
+    VANISHED_RECORDS: _vanished_detail,
 }
 
 
