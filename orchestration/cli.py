@@ -47,12 +47,19 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KIND:EXTRACT:REGION:MONTH[:SHARE]",
-        help="inject a named defect (repeatable), e.g. drop_rows:contacts:N07:2022-03:0.4",
+        help="inject a named defect (repeatable), e.g. drop_rows:contacts:N07:2022-03:0.4; "
+        "kinds: drop_rows, duplicate_rows, shift_dates, drop_region, null_spike, "
+        "vanished_record (events/requirements), truncated_transfer and missing_month (region *)",
     )
     demo.add_argument(
         "--no-unification-defects",
         action="store_true",
         help="leave out the built-in April-June 2021 data defects",
+    )
+    demo.add_argument(
+        "--no-control-files",
+        action="store_true",
+        help="write no .ctl control files (the files' modification time is the extraction time)",
     )
 
     run = sub.add_parser("run", help="load the landing zone and build every output")
@@ -148,6 +155,12 @@ def _demo_data(args: argparse.Namespace) -> int:
         defects = [parse_defect(spec) for spec in args.inject]
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if args.no_control_files:
+        for spec in defects:
+            if spec.kind == "truncated_transfer":
+                raise UsageError(
+                    f"--inject {spec.label} needs control files: drop --no-control-files"
+                )
     out = args.out or Settings.from_env().landing_dir
     began = time.perf_counter()
     summary = generate_landing(
@@ -159,11 +172,21 @@ def _demo_data(args: argparse.Namespace) -> int:
         unification_defects=not args.no_unification_defects,
         inject=defects,
         fmt=args.format,
+        control_files=not args.no_control_files,
     )
     rows = summary.get("rows", {})
     print(
         f"Wrote demo landing data for {args.start} to {args.end} at scale {args.scale} "
         f"to {out} in {time.perf_counter() - began:.1f}s ({sum(rows.values()):,} rows)."
+    )
+    redelivered = [d for d in summary.get("deliveries", []) if d["revision"] > 1]
+    late = summary.get("late", {})
+    print(
+        f"  as of {summary.get('as_of')}: {len(redelivered)} re-deliveries; filled in later: "
+        + ", ".join(f"{n:,} {e}" for e, n in late.items() if e not in ("events", "requirements"))
+        + f"; backdated terminations: {late.get('events', 0):,} events, "
+        f"{late.get('requirements', 0):,} requirements"
+        + ("" if summary.get("control_files", True) else "; no control files")
     )
     for defect in summary.get("defects", []):
         print(f"  defect: {defect}")
@@ -171,7 +194,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestration.runner import run_pipeline
+    from orchestration.runner import gap_lines, run_pipeline
     from orchestration.settings import Settings
 
     settings = Settings.from_env(args.landing, args.data_dir)
@@ -202,6 +225,10 @@ def _run(args: argparse.Namespace) -> int:
         f"Loaded {len(summary.loaded)} extract-months ({summary.up_to_date} already up to date) "
         f"for {len(summary.months)} months in {elapsed:.1f}s."
     )
+    if summary.gaps:
+        print("Not delivered (yet): cells that need these extract-months stay provisional")
+        for line in gap_lines(summary.gaps):
+            print(f"  {line}")
     if summary.failures:
         for failure in summary.failures:
             print(f"error: {failure}", file=sys.stderr)
