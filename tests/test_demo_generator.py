@@ -1,11 +1,16 @@
-"""The demo landing-zone generator: layout, codes, file semantics, determinism and defects."""
+"""The demo landing-zone generator: layout, codes, file semantics, deliveries (re-deliveries,
+fields completed later, backdated terminations, control files), determinism and defects."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
+from datetime import datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -115,12 +120,28 @@ REQUIRED = {  # columns that must never be empty in a file without defects
 INT_COLUMNS = {"custodial_sentence_months", "hours_ordered", "months_to_serve"}
 INT_COLUMNS |= {"numerator", "denominator"}
 DATE_COLUMNS = {c for cols in COLUMNS.values() for c in cols if c.endswith("_date")}
+LATE_FIELDS = {  # fields completed later: the extracts re-delivered
+    "contacts": "outcome",
+    "recalls": "part_b_supplied_date",
+    "parole_reports": "sent_date",
+    "handovers": "meeting_date",
+}
+LONDON = ZoneInfo("Europe/London")
+NAME = re.compile(r"^(?P<extract>[a-z_]+)_(?P<month>\d{4}-\d{2})(?:_r(?P<revision>\d+))?\.csv$")
 INJECTED = (
     DefectSpec("drop_rows", "contacts", "N07", "2021-04", 0.4),
     DefectSpec("duplicate_rows", "upw_sessions", "N52", "2021-05", 0.2),
     DefectSpec("shift_dates", "employment_checks", "N51", "2021-06", 0.5),
     DefectSpec("drop_region", "events", "N55", "2021-04"),
     DefectSpec("null_spike", "accommodation_checks", "N07", "2021-05", 0.5),
+)
+FAULTS = (
+    DefectSpec("vanished_record", "events", None, "2021-05", 0.05),
+    DefectSpec("vanished_record", "requirements", "N07", "2021-04"),  # default share: 1 record
+    DefectSpec("truncated_transfer", "contacts", None, "2021-04"),  # newest of r1..r3
+    DefectSpec("truncated_transfer", "persons", None, "2021-06"),
+    DefectSpec("missing_month", "recalls", None, "2021-05"),  # and its re-delivery
+    DefectSpec("missing_month", "sentence_plans", None, "2021-06"),
 )
 
 
@@ -139,8 +160,19 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
 
 
-def read(root: Path, extract: str, month: str) -> pd.DataFrame:
-    return _read(root / extract / f"{extract}_{month}.csv").copy()
+def read(root: Path, extract: str, month: str, revision: int = 1) -> pd.DataFrame:
+    suffix = "" if revision == 1 else f"_r{revision}"
+    return _read(root / extract / f"{extract}_{month}{suffix}.csv").copy()
+
+
+def revisions(root: Path, extract: str, month: str) -> list[int]:
+    """The revisions delivered for an extract-month, in order."""
+    found = [NAME.match(p.name) for p in (root / extract).glob(f"{extract}_{month}*.csv")]
+    return sorted(int(m["revision"] or 1) for m in found if m)
+
+
+def control(path: Path) -> dict:
+    return json.loads(path.with_name(path.name + ".ctl").read_text())
 
 
 def read_all(root: Path, extract: str) -> pd.DataFrame:
@@ -165,6 +197,16 @@ def clean(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def faults(tmp_path_factory):
+    """The clean landing zone with the delivery faults injected."""
+    root = tmp_path_factory.mktemp("faults")
+    summary = generate_landing(
+        root, START, END, scale=SCALE, unification_defects=False, inject=FAULTS
+    )
+    return root, summary
+
+
+@pytest.fixture(scope="module")
 def injected(tmp_path_factory):
     root = tmp_path_factory.mktemp("injected")
     summary = generate_landing(
@@ -173,14 +215,32 @@ def injected(tmp_path_factory):
     return root, summary
 
 
-def test_file_names_one_per_extract_and_month(landing):
+def test_file_names_one_per_extract_and_month_plus_redeliveries(landing):
     root, summary = landing
     for extract in COLUMNS:
-        names = sorted(p.name for p in (root / extract).iterdir())
-        assert names == [f"{extract}_{m}.csv" for m in MONTHS]
+        names = {p.name for p in (root / extract).iterdir()}
+        data = {n for n in names if not n.endswith(".ctl")}
+        assert {n for n in names if n.endswith(".ctl")} == {f"{n}.ctl" for n in data}
+        first = {f"{extract}_{m}.csv" for m in MONTHS}
+        assert first <= data
+        redelivered = data - first
+        if extract not in LATE_FIELDS:
+            assert redelivered == set(), extract
+            continue
+        matches = [NAME.match(n) for n in redelivered]
+        assert all(m and m["extract"] == extract and m["month"] in MONTHS for m in matches)
+        assert {int(m["revision"]) for m in matches} <= {2, 3}
+        # r2 two months after, r3 four months after: none yet for the newest months.
+        by_revision = {r: {m["month"] for m in matches if int(m["revision"]) == r} for r in (2, 3)}
+        assert {"2021-03", "2021-04", "2021-05"} <= by_revision[2] <= set(MONTHS[:4]), extract
+        assert by_revision[3] <= {"2021-03", "2021-04"}, extract
+        assert by_revision[3] <= by_revision[2]
     assert [p.name for p in (root / "inspections").iterdir()] == ["inspections.csv"]
     assert summary["months"] == MONTHS
-    assert summary["files"] == len(COLUMNS) * len(MONTHS) + 1
+    assert summary["files"] == len(summary["deliveries"]) + 1
+    assert {d["path"] for d in summary["deliveries"]} == {
+        f"{e}/{n}" for e in COLUMNS for n in (p.name for p in (root / e).glob("*.csv"))
+    }
 
 
 def test_exact_columns_in_order(landing):
@@ -269,6 +329,8 @@ def test_fact_ids_unique_across_months_and_dates_inside_the_month(clean):
 def test_snapshot_semantics(clean):
     root, _ = clean
     seen_start: dict[str, str] = {}
+    seen_events: set[str] = set()
+    previous = None
     for month in MONTHS:
         first, last = month_bounds(month)
         events = read(root, "events", month)
@@ -276,7 +338,13 @@ def test_snapshot_semantics(clean):
         start = pd.to_datetime(events["start_date"])
         term = pd.to_datetime(events["termination_date"])
         assert (start <= last).all()
-        assert (term.isna() | ((term >= first) & (term <= last))).all()
+        assert (term.dropna() <= last).all()  # never a termination not yet known
+        # A termination before the month is one recorded late (backdated): the event was open
+        # in the previous file.
+        backdated = events.loc[term < first, "event_id"]
+        if previous is not None:
+            open_before = previous.loc[previous["termination_date"].isna(), "event_id"]
+            assert backdated.isin(open_before).all()
         assert (term.isna() == events["termination_reason"].isna()).all()
         assert (pd.to_datetime(events["expected_end_date"]) > start).all()
         custody = events["event_type"].isin(["LICENCE", "PSS"])
@@ -290,13 +358,22 @@ def test_snapshot_semantics(clean):
         for event_id, start_date in zip(events["event_id"], events["start_date"], strict=True):
             assert seen_start.setdefault(event_id, start_date) == start_date
 
+        seen_events |= set(events["event_id"])
+        previous = events
+
         requirements = read(root, "requirements", month)
         assert requirements["requirement_id"].is_unique
-        assert set(requirements["event_id"]) <= set(events["event_id"])
+        # A requirement can outlive its event's last file while its termination is unrecorded
+        # (here: events that left before the range began).
+        unseen = requirements[~requirements["event_id"].isin(seen_events)]
+        assert len(unseen) < 0.01 * len(requirements)
+        ended = pd.to_datetime(unseen["termination_date"]).dropna()
+        assert (ended < pd.Timestamp(f"{START}-01")).all()
         for column in ("start_date", "termination_date"):
             assert (pd.to_datetime(requirements[column]).dropna() <= last).all()
         merged = requirements.merge(events[["event_id", "start_date"]], on="event_id")
         assert (merged["sentence_date"] == merged["start_date_y"]).all()
+        assert len(merged) > 0.97 * len(requirements)
         upw = requirements["requirement_type"] == "UPW"
         hours = requirements.loc[upw, "hours_ordered"].astype(int)
         assert hours.between(40, 300).all()
@@ -312,7 +389,10 @@ def test_requirements_and_sessions_fit_their_events(clean):
     events = read_all(root, "events").drop_duplicates("event_id", keep="last")
     requirements = read_all(root, "requirements").drop_duplicates("requirement_id", keep="last")
     merged = requirements.merge(events, on="event_id", suffixes=("", "_event"))
-    assert len(merged) == len(requirements)
+    # Requirements of events in no file of the range: terminated before it, recorded inside it.
+    orphans = requirements[~requirements["event_id"].isin(events["event_id"])]
+    assert (pd.to_datetime(orphans["termination_date"]) < pd.Timestamp(START + "-01")).all()
+    assert len(orphans) < 0.01 * len(requirements)
     assert (merged["event_type"].isin(["CO", "SSO", "SDO"])).all()
     per_order = merged[merged["event_type"].isin(["CO", "SSO"])].groupby("event_id").size()
     assert per_order.between(1, 3).all()
@@ -325,8 +405,13 @@ def test_requirements_and_sessions_fit_their_events(clean):
     both = start.notna() & end.notna()
     assert (end[both] >= start[both]).all()
     closed = event_end.notna()
-    assert end[closed].notna().all()  # an ended event has ended requirements
-    assert (end[closed] <= event_end[closed]).all()
+    # An ended event has ended requirements, unless a requirement's termination is not recorded
+    # yet (then it is still in the newest file).
+    pending = closed & end.isna()
+    assert (merged.loc[pending, "_month"] == MONTHS[-1]).all()
+    assert pending.sum() < 0.05 * closed.sum()
+    ended = closed & end.notna()
+    assert (end[ended] <= event_end[ended]).all()
 
     sessions = read_all(root, "upw_sessions").merge(
         requirements[["requirement_id", "requirement_type", "sentence_date", "termination_date"]],
@@ -460,6 +545,228 @@ def test_builtin_unification_defects_are_present(landing, clean):
         assert (root / name).read_bytes() == (clean_root / name).read_bytes()
 
 
+# --------------------------------------------------------------------------- deliveries
+def test_redeliveries_have_the_same_rows_and_fill_in_late_fields(clean):
+    root, summary = clean
+    filled = dict.fromkeys(LATE_FIELDS, 0)
+    for extract, field in LATE_FIELDS.items():
+        key = KEYS[extract]
+        for month in MONTHS:
+            delivered = revisions(root, extract, month)
+            assert delivered[0] == 1 and delivered == list(range(1, len(delivered) + 1))
+            first = read(root, extract, month)
+            later = first
+            for revision in delivered[1:]:
+                later = read(root, extract, month, revision)
+                # Same rows, same order; only the late field differs, and only by filling in.
+                assert list(later[key]) == list(first[key]), (extract, month, revision)
+                others = [c for c in first.columns if c != field]
+                pd.testing.assert_frame_equal(later[others], first[others])
+                if field == "outcome":
+                    known = first[field] != "NOT_RECORDED"
+                else:
+                    known = first[field].notna()
+                assert (later.loc[known, field] == first.loc[known, field]).all()
+            if field == "outcome":
+                filled[extract] += int(
+                    ((first[field] == "NOT_RECORDED") & (later[field] != "NOT_RECORDED")).sum()
+                )
+            else:
+                filled[extract] += int((first[field].isna() & later[field].notna()).sum())
+    assert filled == {e: summary["late"][e] for e in LATE_FIELDS}
+    assert filled["contacts"] > 100
+    assert filled["handovers"] > 0
+    assert filled["recalls"] + filled["parole_reports"] > 0
+    # A month's first delivery lacks some outcomes; its newest holds many fewer of them.
+    march = read(root, "contacts", "2021-03")
+    newest = read(root, "contacts", "2021-03", revisions(root, "contacts", "2021-03")[-1])
+    share_first = (march["outcome"] == "NOT_RECORDED").mean()
+    share_newest = (newest["outcome"] == "NOT_RECORDED").mean()
+    assert 0.06 < share_first < 0.2
+    assert share_newest < 0.05 and share_newest < share_first / 2
+
+
+def test_a_delivery_shows_late_fields_only_when_recorded_before_extraction(clean):
+    root, summary = clean
+    for delivery in summary["deliveries"]:
+        extract = delivery["extract"]
+        if extract not in LATE_FIELDS or extract == "contacts":
+            continue
+        on = datetime.fromisoformat(delivery["extracted_at"]).astimezone(LONDON).date()
+        data = _read(root / delivery["path"])
+        shown = pd.to_datetime(data[LATE_FIELDS[extract]]).dropna()
+        assert (shown.dt.date < on).all(), delivery["path"]
+
+
+def test_terminations_recorded_late_show_backdated_in_a_later_file(clean):
+    root, summary = clean
+    for extract, key in (("events", "event_id"), ("requirements", "requirement_id")):
+        backdated = 0
+        for k, month in enumerate(MONTHS):
+            first, _ = month_bounds(month)
+            data = read(root, extract, month)
+            ended_before = data.loc[pd.to_datetime(data["termination_date"]) < first, key]
+            if extract == "events":  # an event ended before the month is here only if backdated
+                backdated += len(ended_before)
+            if k == 0:
+                continue
+            before = read(root, extract, MONTHS[k - 1]).set_index(key)
+            was_open = before.loc[before.index.intersection(ended_before), "termination_date"]
+            was_open = was_open[was_open.isna()].index
+            if extract == "events":  # open in the previous file, although it had ended then
+                assert set(ended_before) == set(was_open), month
+            else:  # requirements also list the ended requirements of events still open
+                backdated += len(was_open)
+        assert 0 < backdated <= summary["late"][extract], extract
+        if extract == "events":
+            assert backdated == summary["late"][extract]
+    # Roughly 10% of event terminations are recorded late.
+    events = read_all(root, "events")
+    ended = events.dropna(subset=["termination_date"])
+    share = (ended["termination_date"] < ended["_month"] + "-01").mean()
+    assert 0.04 < share < 0.2
+
+
+def test_release_night_checks_on_the_release_date_or_the_day_after(clean):
+    root, _ = clean
+    checks = read_all(root, "accommodation_checks")
+    night = checks[checks["checkpoint"] == "RELEASE_NIGHT"]
+    events = read_all(root, "events").drop_duplicates("event_id")
+    merged = night.merge(events[["event_id", "event_type", "start_date"]], on="event_id")
+    assert len(merged) == len(night) > 100
+    assert (merged["event_type"] == "LICENCE").all()
+    days = (pd.to_datetime(merged["check_date"]) - pd.to_datetime(merged["start_date"])).dt.days
+    assert set(days) == {0, 1}
+    assert 0.04 < (days == 1).mean() < 0.2
+
+
+def test_control_files_describe_each_delivery(clean):
+    root, summary = clean
+    extracted: dict[tuple[str, str, int], datetime] = {}
+    for delivery in summary["deliveries"]:
+        path = root / delivery["path"]
+        ctl = path.with_name(path.name + ".ctl")
+        text = ctl.read_text()
+        content = json.loads(text)
+        assert text == json.dumps(content, sort_keys=True) + "\n"
+        assert list(content) == ["extracted_at", "row_count", "sha256"]
+        assert content["row_count"] == len(_read(path)) == delivery["rows"]
+        assert content["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert content["extracted_at"] == delivery["extracted_at"]
+        at = datetime.fromisoformat(content["extracted_at"])
+        local = at.astimezone(LONDON)
+        assert at.utcoffset() == local.utcoffset()  # written with the London offset
+        assert 1 <= local.day <= 4 and 2 <= local.hour <= 5 and local.second == 0
+        month, revision = delivery["month"], delivery["revision"]
+        months_after = {1: 1, 2: 2, 3: 4}[revision]
+        target = pd.Period(month, "M") + months_after
+        assert (local.year, local.month) == (target.year, target.month), delivery["path"]
+        for file in (path, ctl):
+            assert file.stat().st_mtime == at.timestamp()
+        extracted[(delivery["extract"], month, revision)] = at
+    for (extract, month, revision), at in extracted.items():
+        if revision > 1:
+            assert at > extracted[(extract, month, revision - 1)]
+    # "As of": the newest first delivery of the last month; no re-delivery after it.
+    as_of = datetime.fromisoformat(summary["as_of"])
+    assert as_of == max(at for (_, m, r), at in extracted.items() if m == END and r == 1)
+    assert max(extracted.values()) == as_of
+
+
+def test_no_control_files_when_asked(clean, tmp_path):
+    root, summary = clean
+    again = generate_landing(
+        tmp_path, START, END, scale=SCALE, unification_defects=False, control_files=False
+    )
+    assert again["control_files"] is False
+    assert not list(tmp_path.rglob("*.ctl"))
+    assert again["deliveries"] == summary["deliveries"]
+    for delivery in again["deliveries"]:
+        path = tmp_path / delivery["path"]
+        assert path.read_bytes() == (root / delivery["path"]).read_bytes()
+        assert path.stat().st_mtime == datetime.fromisoformat(delivery["extracted_at"]).timestamp()
+
+
+def test_same_arguments_give_identical_deliveries(clean, tmp_path):
+    root, _ = clean
+    generate_landing(tmp_path, START, END, scale=SCALE, unification_defects=False)
+    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert names == sorted(
+        p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()
+    )
+    assert any(name.endswith("_r2.csv.ctl") for name in names)
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (root / name).read_bytes(), name
+
+
+# --------------------------------------------------------------------------- delivery faults
+def test_vanished_records_leave_without_a_termination(faults, clean):
+    root, summary = faults
+    clean_root, _ = clean
+    applied = {(d["kind"], d["extract"]): d for d in summary["defects"]}
+    for spec in (s for s in FAULTS if s.kind == "vanished_record"):
+        extract = spec.extract
+        key = {"events": "event_id", "requirements": "requirement_id"}[extract]
+        month = MONTHS.index(spec.month)
+        before = read(clean_root, extract, MONTHS[month - 1])
+        assert (root / extract / f"{extract}_{MONTHS[month - 1]}.csv").read_bytes() == (
+            clean_root / extract / f"{extract}_{MONTHS[month - 1]}.csv"
+        ).read_bytes()
+        open_before = before.loc[before["termination_date"].isna()]
+        if spec.region is not None:
+            open_before = open_before[open_before["region_code"] == spec.region]
+        now_clean = read(clean_root, extract, spec.month)
+        now = read(root, extract, spec.month)
+        vanished = set(now_clean[key]) - set(now[key])
+        expected = max(1, round(spec.share * open_before[key].isin(now_clean[key]).sum()))
+        assert len(vanished) == expected == applied[(spec.kind, extract)]["rows_affected"]
+        assert vanished <= set(open_before[key])
+        for later in MONTHS[month:]:
+            data = read(root, extract, later)
+            assert not vanished & set(data[key]), (extract, later)
+            clean_later = read(clean_root, extract, later)
+            kept = clean_later[~clean_later[key].isin(vanished)].reset_index(drop=True)
+            pd.testing.assert_frame_equal(data, kept)
+
+
+def test_truncated_transfer_disagrees_with_its_control_file(faults, clean):
+    root, summary = faults
+    clean_root, _ = clean
+    for extract, month in (("contacts", "2021-04"), ("persons", "2021-06")):
+        delivered = revisions(root, extract, month)
+        assert delivered == revisions(clean_root, extract, month)
+        for revision in delivered:
+            suffix = "" if revision == 1 else f"_r{revision}"
+            path = root / extract / f"{extract}_{month}{suffix}.csv"
+            ctl = control(path)
+            complete = clean_root / extract / path.name
+            assert ctl == control(complete)  # the control file describes the complete file
+            data = _read(path)
+            if revision < delivered[-1]:
+                assert path.read_bytes() == complete.read_bytes()
+                continue
+            # The newest delivery arrived cut: header and the first half of the rows.
+            assert len(data) == ctl["row_count"] // 2 < ctl["row_count"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() != ctl["sha256"]
+            assert complete.read_bytes().startswith(path.read_bytes())
+    truncated = [d for d in summary["defects"] if d["kind"] == "truncated_transfer"]
+    assert len(truncated) == 2 and all(d["rows_affected"] > 0 for d in truncated)
+
+
+def test_missing_month_has_no_file_at_all(faults, clean):
+    root, summary = faults
+    clean_root, _ = clean
+    for extract, month in (("recalls", "2021-05"), ("sentence_plans", "2021-06")):
+        assert list((clean_root / extract).glob(f"{extract}_{month}*"))
+        assert not list((root / extract).glob(f"{extract}_{month}*")), extract
+        listed = {(d["extract"], d["month"]) for d in summary["deliveries"]}
+        assert (extract, month) not in listed
+        for other in MONTHS:
+            if other != month:
+                assert (root / extract / f"{extract}_{other}.csv").exists()
+    assert revisions(clean_root, "recalls", "2021-05") == [1, 2]
+
+
 def _text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype("string").fillna("").astype(object)
 
@@ -477,9 +784,11 @@ def test_each_injected_defect_changes_only_its_region_month(injected, clean):
     targets = {(spec.extract, spec.month): spec for spec in INJECTED}
     for extract in COLUMNS:
         for month in MONTHS:
-            name = f"{extract}/{extract}_{month}.csv"
-            if (extract, month) not in targets:
-                assert (root / name).read_bytes() == (clean_root / name).read_bytes(), name
+            assert revisions(root, extract, month) == revisions(clean_root, extract, month)
+            for path in (clean_root / extract).glob(f"{extract}_{month}*"):
+                name = f"{extract}/{path.name}"
+                if (extract, month) not in targets:
+                    assert (root / name).read_bytes() == path.read_bytes(), name
     assert (root / "inspections/inspections.csv").read_bytes() == (
         clean_root / "inspections/inspections.csv"
     ).read_bytes()
@@ -491,6 +800,9 @@ def test_each_injected_defect_changes_only_its_region_month(injected, clean):
         before_mine, before_rest = _split(read(clean_root, extract, month), spec.region)
         after_mine, after_rest = _split(read(root, extract, month), spec.region)
         pd.testing.assert_frame_equal(after_rest, before_rest)  # other regions untouched
+        for revision in revisions(root, extract, month)[1:]:  # re-deliveries damaged alike
+            again_mine, _ = _split(read(root, extract, month, revision), spec.region)
+            assert list(again_mine.iloc[:, 0]) == list(after_mine.iloc[:, 0])
         n = len(before_mine)
         assert n > 0, (extract, month, spec.region)
         affected = applied[(spec.kind, extract, spec.region, month)]["rows_affected"]
@@ -546,6 +858,14 @@ def test_shift_dates_moves_snapshot_and_return_rows_out_of_the_month(clean, tmp_
         ("shift_dates:contacts:*:2021-06:0.03", ("shift_dates", "contacts", None, "2021-06", 0.03)),
         (" null_spike : upw_sessions : N03 : 2020-01 ", ("null_spike", "upw_sessions", "N03",
                                                         "2020-01", 0.3)),
+        ("vanished_record:events:N07:2021-05", ("vanished_record", "events", "N07", "2021-05",
+                                                0.01)),
+        ("vanished_record:requirements:*:2021-05:0.2", ("vanished_record", "requirements", None,
+                                                        "2021-05", 0.2)),
+        ("truncated_transfer:contacts:*:2021-04", ("truncated_transfer", "contacts", None,
+                                                   "2021-04", 1.0)),
+        ("missing_month:recalls:*:2021-05:0.3", ("missing_month", "recalls", None, "2021-05",
+                                                 1.0)),
     ],
 )  # fmt: skip
 def test_parse_defect(text, expected):
@@ -570,6 +890,10 @@ def test_parse_defect(text, expected):
         ("drop_rows:contacts:N07:2022-03:0.1:x", "expected kind:extract:region:YYYY-MM"),
         ("drop_region:contacts:*:2022-03", "needs a region"),
         ("shift_dates:persons:N07:2022-03", "does not apply to persons"),
+        ("vanished_record:contacts:N07:2022-03", "does not apply to contacts"),
+        ("vanished_record:persons:*:2022-03", "does not apply to persons"),
+        ("truncated_transfer:contacts:N07:2022-03", "needs region '*'"),
+        ("missing_month:events:N07:2022-03", "needs region '*'"),
     ],
 )
 def test_parse_defect_rejects_bad_specs(text, message):
@@ -587,6 +911,14 @@ def test_generate_landing_rejects_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="outside the range"):
         generate_landing(
             tmp_path, "2021-05", "2021-05", inject=[parse_defect("drop_rows:events:N07:2021-06")]
+        )
+    with pytest.raises(ValueError, match="needs control files"):
+        generate_landing(
+            tmp_path,
+            "2021-05",
+            "2021-05",
+            inject=[parse_defect("truncated_transfer:events:*:2021-05")],
+            control_files=False,
         )
     assert not any(tmp_path.iterdir())  # nothing written when the arguments are wrong
 
@@ -639,4 +971,25 @@ def test_parquet_has_the_same_rows_and_typed_columns(tmp_path):
         pd.testing.assert_frame_equal(
             _text(from_parquet), _text(read(csv_root, extract, "2021-05"))
         )
+        path = parquet_root / extract / f"{extract}_2021-05.parquet"
+        assert control(path)["row_count"] == table.num_rows
+        assert control(path)["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert (parquet_root / "inspections" / "inspections.parquet").exists()
+
+
+def test_command_line_options(tmp_path, capsys):
+    from orchestration.cli import main
+
+    common = ["demo-data", "--start", "2021-05", "--end", "2021-05", "--scale", "0.002"]
+    out = tmp_path / "landing"
+    faults = ["--inject", "missing_month:recalls:*:2021-05", "--no-control-files"]
+    assert main([*common, "--out", str(out), *faults]) == 0
+    printed = capsys.readouterr().out
+    assert "re-deliveries" in printed and "backdated terminations" in printed
+    assert "'kind': 'missing_month'" in printed
+    assert not list(out.rglob("*.ctl"))
+    assert not list((out / "recalls").glob("*"))
+    truncated = ["--inject", "truncated_transfer:events:*:2021-05", "--no-control-files"]
+    assert main([*common, "--out", str(tmp_path / "other"), *truncated]) == 2
+    assert "needs control files" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()

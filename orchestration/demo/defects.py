@@ -1,7 +1,8 @@
 """Data defects for the demo landing zone: built-in 2021 unification defects and fault injection.
 
-A defect names one file (extract and month) and one region (or every region, `*`) and damages
-that region's rows at write time; nothing else in the landing zone changes. Kinds:
+A defect names one extract and month and one region (or every region, `*`) and damages that
+region's rows at write time, in the month's first delivery and its re-deliveries alike;
+nothing else in the landing zone changes. Row kinds (`apply_defect`):
 - `drop_rows`: drop `share` of the rows;
 - `duplicate_rows`: repeat `share` of the rows exactly (same keys), next to the originals;
 - `shift_dates`: move the extract's date (`ExtractLayout.date_column`) of `share` of the rows
@@ -9,6 +10,14 @@ that region's rows at write time; nothing else in the landing zone changes. Kind
 - `drop_region`: remove every row of the region;
 - `null_spike`: empty a required non-key column (`ExtractLayout.null_spike_column`) in `share`
   of the rows.
+Kinds that reach beyond one file's rows (applied by the writer):
+- `vanished_record` (events or requirements): `share` (at least one) of the records that were
+  in the previous month's file, not terminated there, and are in this month's file silently
+  vanish from this month's file and every later one (`vanished_keys`, `drop_keys`);
+- `truncated_transfer` (region `*`): the control file describes the complete file, but the
+  data file keeps only the header and the first half of its rows (the newest delivery of the
+  month); needs control files;
+- `missing_month` (region `*`): no file, control file or re-delivery for that extract-month.
 `UNIFICATION_DEFECTS` is the table of what went wrong in April to June 2021 when the CRCs were
 absorbed into the Probation Service; the same machinery applies it.
 """
@@ -24,14 +33,21 @@ import numpy as np
 from orchestration.demo import extracts as X
 from orchestration.demo.simulate import INT_NULL, NAT, month_index, month_label, month_start
 
-DEFECT_KINDS = ("drop_rows", "duplicate_rows", "shift_dates", "drop_region", "null_spike")
+ROW_DEFECTS = ("drop_rows", "duplicate_rows", "shift_dates", "drop_region", "null_spike")
+FILE_DEFECTS = ("truncated_transfer", "missing_month")  # a whole delivery; region '*'
+DEFECT_KINDS = (*ROW_DEFECTS, "vanished_record", *FILE_DEFECTS)
+VANISHING_EXTRACTS = ("events", "requirements")
 DEFAULT_SHARES = {
     "drop_rows": 0.4,
     "duplicate_rows": 0.05,
     "shift_dates": 0.1,
     "drop_region": 1.0,
     "null_spike": 0.3,
+    "vanished_record": 0.01,
+    "truncated_transfer": 1.0,
+    "missing_month": 1.0,
 }
+WHOLE_FILE_KINDS = ("drop_region", *FILE_DEFECTS)  # share ignored (1.0)
 ALL_REGIONS = "*"
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -41,7 +57,9 @@ class DefectSpec:
     """One defect: kind, extract, region code (None = every region), month `YYYY-MM`, share.
 
     share is the fraction of the region's rows affected (0 < share <= 1); None takes the kind's
-    default from DEFAULT_SHARES; it is ignored (1.0) for drop_region.
+    default from DEFAULT_SHARES; it is ignored (1.0) for drop_region, truncated_transfer and
+    missing_month. For vanished_record it is the fraction of the candidate records (records
+    open in the previous month's file and present in this month's) that vanish.
     """
 
     kind: str
@@ -68,12 +86,19 @@ class DefectSpec:
             )
         if self.region is None and self.kind == "drop_region":
             raise ValueError("drop_region needs a region code, not '*'")
+        if self.region is not None and self.kind in FILE_DEFECTS:
+            raise ValueError(f"{self.kind} needs region '*': it affects the whole file")
+        if self.kind == "vanished_record" and self.extract not in VANISHING_EXTRACTS:
+            raise ValueError(
+                f"vanished_record does not apply to {self.extract}: only to "
+                f"{' or '.join(VANISHING_EXTRACTS)}"
+            )
         if not isinstance(self.month, str) or not _MONTH_RE.match(self.month):
             raise ValueError(f"bad month {self.month!r}: expected YYYY-MM")
         if self.kind == "shift_dates" and X.LAYOUTS[self.extract].date_column is None:
             raise ValueError(f"shift_dates does not apply to {self.extract}: it has no date")
         share = DEFAULT_SHARES[self.kind] if self.share is None else self.share
-        if self.kind == "drop_region":
+        if self.kind in WHOLE_FILE_KINDS:
             share = 1.0
         try:
             share = float(share)
@@ -161,6 +186,10 @@ def _null(values: np.ndarray) -> object:
     return ""
 
 
+def _rng(seed: int, spec: DefectSpec) -> np.random.Generator:
+    return np.random.default_rng([int(seed), 77, zlib.crc32(spec.label.encode("utf-8"))])
+
+
 def apply_defect(
     frame: dict[str, np.ndarray], spec: DefectSpec, seed: int
 ) -> tuple[dict[str, np.ndarray], int]:
@@ -169,11 +198,13 @@ def apply_defect(
     Returns the damaged rows and how many rows were affected. The rows picked depend only on
     the seed and the spec, so the same arguments give the same file.
     """
+    if spec.kind not in ROW_DEFECTS:
+        raise ValueError(f"{spec.kind} is not a row defect: the writer applies it")
     rows = _region_rows(frame, spec)
     if rows.size == 0:
         return frame, 0
     layout = X.LAYOUTS[spec.extract]
-    rng = np.random.default_rng([int(seed), 77, zlib.crc32(spec.label.encode("utf-8"))])
+    rng = _rng(seed, spec)
     if spec.kind == "drop_region":
         picked = rows
     else:
@@ -203,3 +234,38 @@ def apply_defect(
     column = layout.null_spike_column  # null_spike
     out[column][picked] = _null(out[column])
     return out, int(picked.size)
+
+
+def vanished_keys(
+    previous: dict[str, np.ndarray], current: dict[str, np.ndarray], spec: DefectSpec, seed: int
+) -> np.ndarray:
+    """The keys that vanish from spec.month's file on (sorted), for a `vanished_record` defect.
+
+    previous and current are the undamaged rows of the months before and of spec.month.
+    Candidates are the spec region's records in previous that are not terminated there and are
+    in current; `share` of them (at least one, when there is any) are picked, depending only on
+    the seed and the spec.
+    """
+    key = X.LAYOUTS[spec.extract].key[0]
+    rows = _region_rows(previous, spec)
+    open_before = rows[np.isnat(previous["termination_date"][rows])]
+    candidates = np.intersect1d(previous[key][open_before], current[key])
+    if candidates.size == 0:
+        return candidates
+    k = min(candidates.size, max(1, int(round(spec.share * candidates.size))))
+    return np.sort(_rng(seed, spec).choice(candidates, size=k, replace=False))
+
+
+def drop_keys(
+    frame: dict[str, np.ndarray], extract: str, keys: np.ndarray
+) -> tuple[dict[str, np.ndarray], int]:
+    """The rows whose key is not among keys, and how many were dropped."""
+    if keys.size == 0:
+        return frame, 0
+    drop = np.isin(frame[X.LAYOUTS[extract].key[0]], keys)
+    return _take(frame, np.flatnonzero(~drop)), int(drop.sum())
+
+
+def truncated(frame: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The first half of the rows (rounded down): what a `truncated_transfer` delivers."""
+    return _take(frame, np.arange(len(frame["_region"]) // 2))

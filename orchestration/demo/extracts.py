@@ -2,8 +2,10 @@
 
 Column order, kinds and code lists come from the landing-zone contract (schemas/contracts.py);
 this module adds what only the generator needs: the date a `shift_dates` defect moves, the
-required non-key column a `null_spike` defect empties, free-text values, regional shares, and
-the reference data (regions, PDUs, providers) read from the dbt seeds when first asked for.
+required non-key column a `null_spike` defect empties, the fields completed after the first
+delivery (`LATE_FIELDS`: the extracts that get re-deliveries), free-text values, regional
+shares, and the reference data (regions, PDUs, providers) read from the dbt seeds when first
+asked for.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ class ExtractLayout:
     kind is `str`, `date`, `int` or `month` (a `YYYY-MM` string). `date_column` is the date a
     `shift_dates` defect moves (the bracketed date of a fact extract; for snapshot extracts the
     start or sentence date), None where there is none. `null_spike_column` is the required,
-    non-key column a `null_spike` defect empties.
+    non-key column a `null_spike` defect empties. `key` is the contract's key columns.
     """
 
     name: str
     columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
     snapshot: bool
     date_column: str | None
     null_spike_column: str
@@ -60,6 +63,7 @@ LAYOUTS: dict[str, ExtractLayout] = {
     name: ExtractLayout(
         name,
         tuple((c.name, c.kind) for c in extract.columns),
+        key=tuple(extract.key),
         snapshot=extract.grain == "snapshot",
         date_column=DEFECT_HOOKS[name][0],
         null_spike_column=DEFECT_HOOKS[name][1],
@@ -68,6 +72,16 @@ LAYOUTS: dict[str, ExtractLayout] = {
 }
 
 MONTHLY_EXTRACTS: tuple[str, ...] = tuple(LAYOUTS)
+
+# Fields completed after the month's first delivery (DESIGN §3), by extract: a delivery shows
+# them only once recorded (a contact's outcome is NOT_RECORDED until then), and these extracts
+# are the ones re-delivered (`_r2`, `_r3`) with the same rows and the field filled in.
+LATE_FIELDS: dict[str, str] = {
+    "contacts": "outcome",
+    "recalls": "part_b_supplied_date",
+    "parole_reports": "sent_date",
+    "handovers": "meeting_date",
+}
 
 INSPECTION_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, "date" if name == "published_date" else "str")

@@ -13,6 +13,18 @@ Cohort stages, each with its own stream so that skipping one never shifts anothe
 - D `custody`: handovers and parole reports (they precede release, so run ahead of the range).
 Per output month: regular contacts (`contacts`) and aggregated measure returns (`returns`).
 
+What a file can know (streams added later, so the draws above never change):
+- terminations of events (`event_recording`) and requirements (`requirement_recording`) are
+  recorded on the day, or for about 10% one or two months later; snapshot files are cut as
+  known at the end of the month, so such a termination shows, backdated, in the file of the
+  month it was recorded (`file_events`);
+- a contact's outcome is recorded on the day for about 85% of contacts, up to 60 days later
+  for the rest (`contact_recording`); a recall's Part B, a parole report and a handover meeting
+  are recorded on their date; `as_delivered` hides what a delivery extracted on a given date
+  cannot know yet (DESIGN §3 fields completed later);
+- about 10% of release-night accommodation checks are dated the day after release
+  (`release_night`); `extractions` times the deliveries (see `writer`).
+
 Performance levels (e.g. the share of initial appointments in time) vary by region (a fixed
 random effect per seed), drift over the years, drop in the COVID period (2020-04 to 2021-03,
 when in-person contact largely gave way to telephone and video) and dip after unification.
@@ -48,6 +60,12 @@ STREAMS = {
     "returns": 7,
     "inspections": 8,
     "levels": 9,
+    # Added later: when things are recorded and delivered (never reorder or reuse numbers).
+    "contact_recording": 10,
+    "event_recording": 11,
+    "requirement_recording": 12,
+    "release_night": 13,
+    "extractions": 14,
 }
 
 # National monthly starts at scale 1.0 (E&W, around 2019-2024).
@@ -106,6 +124,13 @@ RECALL_RECORD_SHARE = 0.35  # recalled licences with a Part B record in `recalls
 HANDOVER_SHARE = 0.26  # licences (custodial >= 8 months) with a COM handover
 PAROLE_SHARE = 0.18  # licences (custodial >= 48 months) with a parole report
 INDETERMINATE_SHARE = 0.3
+RELEASE_NIGHT_NEXT_DAY_SHARE = 0.10  # release-night checks dated the day after release
+
+# Recording lags: what a delivery can know (DESIGN §3 "fields completed later").
+CONTACT_RECORDED_LATE_SHARE = 0.15  # outcomes not recorded on the day of the contact
+CONTACT_RECORDING_LAG_DAYS = (1, 60)  # uniform, for the late ones
+TERMINATION_RECORDED_LATE_SHARE = 0.10  # event / requirement terminations recorded late
+TERMINATION_RECORDING_LAG_DAYS = (28, 62)  # uniform: one or two months late
 
 PERSON_MIX = {
     "sex": (0.85, 0.15),  # M, F
@@ -403,6 +428,14 @@ class Simulation:
         self.ev["num"] = np.arange(1, len(self.ev["etype"]) + 1, dtype=np.int64)
         self.people = _cat(people_parts, people_parts[0])
         n = len(self.ev["num"])
+        self.ev["term_rec"] = np.concatenate(
+            [
+                self._recorded(self.ev["term"][lo:hi], "event_recording", mi)
+                for mi, lo, hi in zip(
+                    cohorts, self.cohort_offsets[:-1], self.cohort_offsets[1:], strict=True
+                )
+            ]
+        )
         for name in ("init_date", "follow_date", "first_att"):
             self.ev[name] = np.full(n, NAT)
         for name in ("init_mode", "init_outcome", "follow_mode"):
@@ -415,6 +448,7 @@ class Simulation:
             lo, hi = self.cohort_offsets[k], self.cohort_offsets[k + 1]
             if mi <= self.last:
                 req, sessions = self._stage_requirements(mi, lo, hi)
+                req["term_rec"] = self._recorded(req["term"], "requirement_recording", mi)
                 req_parts.append(req)
                 session_parts.append(sessions)
                 for name, rows in self._stage_facts(mi, lo, hi).items():
@@ -428,6 +462,15 @@ class Simulation:
             table = _cat(fact_parts[name], like)
             order = np.lexsort((table["id"], table["date"]))
             self.facts[name] = _take(table, order)
+
+    def _recorded(self, term: np.ndarray, stream: str, mi: int) -> np.ndarray:
+        """When each termination was recorded: on the day, or for a share of them one or two
+        months later (a backdated termination), drawn from the cohort's own stream."""
+        rng = self.rng(stream, mi)
+        n = term.size
+        late = rng.random(n) < TERMINATION_RECORDED_LATE_SHARE
+        lag = uniform_int(rng, *TERMINATION_RECORDING_LAG_DAYS, n)
+        return term + _days(np.where(late, lag, 0))
 
     # ----------------------------------------------------------------------- stage A
     def _stage_events(self, mi: int, recent: list[list[np.ndarray]]):
@@ -781,7 +824,9 @@ class Simulation:
             housed, choose(rng, (0.7, 0.3), n), 2 + choose(rng, (0.75, 0.25), n)
         )
         rn = licence & (rng.random(n) < RELEASE_NIGHT_CHECK_SHARE)
-        parts = [self._check(idx, rn, 0, start, release_status)]
+        next_day = self.rng("release_night", mi).random(n) < RELEASE_NIGHT_NEXT_DAY_SHARE
+        rn_day = start + _days(next_day.astype(np.int64))  # some dated the morning after
+        parts = [self._check(idx, rn, 0, rn_day, release_status)]
         for checkpoint, mask, level in (
             (1, licence, "settled_licence"),
             (2, community, "settled_community"),
@@ -893,13 +938,22 @@ class Simulation:
         return {"handovers": handovers, "parole_reports": parole}
 
     # ----------------------------------------------------------------------- monthly cuts
-    def active_events(self, mi: int) -> np.ndarray:
-        """Indexes of events active at any time in month mi (in event-number order)."""
+    def file_events(self, mi: int) -> np.ndarray:
+        """Indexes of the events in month mi's file (in event-number order): active at any time
+        in mi as known at its end (started by then, and not terminated before mi or not known
+        to be), plus those whose termination was recorded during mi. Since a termination is
+        never recorded before it happens, that is: started by the end of mi, termination
+        recorded on or after its first day."""
         ms, me = month_start(mi), month_end(mi)
-        return np.flatnonzero((self.ev["start"] <= me) & (self.ev["term"] >= ms))
+        return np.flatnonzero((self.ev["start"] <= me) & (self.ev["term_rec"] >= ms))
 
     def frame(self, extract: str, mi: int) -> dict[str, np.ndarray]:
-        """The rows of one monthly file: layout columns plus `_region` (region index)."""
+        """The rows of one monthly file: layout columns plus `_region` (region index).
+
+        Snapshot extracts are cut as known at the end of the month. Fact extracts with a field
+        completed later (`X.LATE_FIELDS`) carry that field's true value and `_recorded`, the
+        day it was recorded: `as_delivered` hides what a delivery cannot know yet.
+        """
         return getattr(self, f"_frame_{extract}")(mi)
 
     def _event_cols(self, event: np.ndarray) -> dict[str, np.ndarray]:
@@ -914,8 +968,8 @@ class Simulation:
 
     def _frame_events(self, mi: int) -> dict[str, np.ndarray]:
         ev = self.ev
-        idx = self.active_events(mi)
-        known = ev["term"][idx] <= month_end(mi)
+        idx = self.file_events(mi)
+        known = ev["term_rec"][idx] <= month_end(mi)
         cols = self._event_cols(idx)
         return {
             "event_id": cols["event_id"],
@@ -934,16 +988,21 @@ class Simulation:
                 X.EVENT_TERMINATION_REASONS, np.where(known, ev["reason"][idx], -1)
             ),
             "_region": cols["_region"],
+            "_term_recorded": ev["term_rec"][idx],
         }
 
     def _frame_requirements(self, mi: int) -> dict[str, np.ndarray]:
+        """Requirements of the events in the month's file, and (as for events) every requirement
+        active in the month as known at its end or whose termination was recorded in it: so a
+        requirement open in one file is in the next, even when its event has left."""
         active = np.zeros(len(self.ev["num"]), dtype=bool)
-        active[self.active_events(mi)] = True
+        active[self.file_events(mi)] = True
         req = self.req
-        idx = np.flatnonzero(active[req["event"]])
-        me = month_end(mi)
+        ms, me = month_start(mi), month_end(mi)
+        own = (req["sentence"] <= me) & (req["term_rec"] >= ms)
+        idx = np.flatnonzero(active[req["event"]] | own)
         started = req["start"][idx] <= me
-        ended = req["term"][idx] <= me
+        ended = req["term_rec"][idx] <= me
         cols = self._event_cols(req["event"][idx])
         return {
             "requirement_id": format_ids("R", req["num"][idx], 9),
@@ -959,11 +1018,12 @@ class Simulation:
             ),
             "hours_ordered": req["hours"][idx].astype(np.int64),
             "_region": cols["_region"],
+            "_term_recorded": req["term_rec"][idx],
         }
 
     def _frame_persons(self, mi: int) -> dict[str, np.ndarray]:
         ev = self.ev
-        idx = self.active_events(mi)
+        idx = self.file_events(mi)
         order = np.lexsort((ev["start"][idx], ev["person"][idx]))
         idx = idx[order]
         person = ev["person"][idx]
@@ -1042,6 +1102,10 @@ class Simulation:
         rows = _take(rows, order)
         seq = np.arange(1, order.size + 1, dtype=np.int64)
         cols = self._event_cols(rows["event"])
+        # When the outcome was recorded: mostly on the day, some up to two months later.
+        rec_rng = self.rng("contact_recording", mi)
+        late = rec_rng.random(order.size) < CONTACT_RECORDED_LATE_SHARE
+        lag = uniform_int(rec_rng, *CONTACT_RECORDING_LAG_DAYS, order.size)
         return {
             "contact_id": format_ids(f"C{mi // 12:04d}{mi % 12 + 1:02d}", seq, 8),
             "crn": cols["crn"],
@@ -1051,6 +1115,7 @@ class Simulation:
             "mode": codes(X.CONTACT_MODES, rows["mode"]),
             "outcome": codes(X.CONTACT_OUTCOMES, rows["outcome"]),
             "_region": cols["_region"],
+            "_recorded": rows["date"] + _days(np.where(late, lag, 0)),
         }
 
     def _month_facts(self, name: str, mi: int) -> dict[str, np.ndarray]:
@@ -1123,6 +1188,7 @@ class Simulation:
             "part_b_due_date": rows["due"],
             "part_b_supplied_date": rows["supplied"],
             "_region": cols["_region"],
+            "_recorded": rows["supplied"],
         }
 
     def _frame_parole_reports(self, mi: int) -> dict[str, np.ndarray]:
@@ -1136,6 +1202,7 @@ class Simulation:
             "due_date": rows["date"],
             "sent_date": rows["sent"],
             "_region": cols["_region"],
+            "_recorded": rows["sent"],
         }
 
     def _frame_handovers(self, mi: int) -> dict[str, np.ndarray]:
@@ -1149,6 +1216,7 @@ class Simulation:
             "months_to_serve": rows["months"].astype(np.int64),
             "meeting_date": rows["meeting"],
             "_region": cols["_region"],
+            "_recorded": rows["meeting"],
         }
 
     def _frame_measure_returns(self, mi: int) -> dict[str, np.ndarray]:
@@ -1177,6 +1245,27 @@ class Simulation:
             "denominator": den,
             "_region": region.astype(np.int8),
         }
+
+
+def as_delivered(
+    extract: str, frame: dict[str, np.ndarray], extracted_on: np.datetime64
+) -> dict[str, np.ndarray]:
+    """A month's rows as a delivery extracted on the given (Europe/London) date shows them.
+
+    The field completed later (`X.LATE_FIELDS`) is shown only where it was recorded before
+    that date (`_recorded` < extracted_on); until then a contact's outcome is NOT_RECORDED and
+    a date is empty. Rows, keys and order never change. Other extracts are returned as they are.
+    """
+    field = X.LATE_FIELDS.get(extract)
+    if field is None:
+        return frame
+    hidden = ~(frame["_recorded"] < np.datetime64(extracted_on, "D"))
+    out = dict(frame)
+    if field == "outcome":
+        out[field] = np.where(hidden, "NOT_RECORDED", frame[field])
+    else:
+        out[field] = np.where(hidden, NAT, frame[field])
+    return out
 
 
 FACT_TABLES: dict[str, dict[str, np.ndarray]] = {
