@@ -117,7 +117,18 @@ def landing_copy(tmp_path):
 
 def dbt_show(sql: str, data_dir: Path, limit: int = 500) -> list[dict]:
     """Rows of `dbt show --inline` (the project's real macros) against a data folder's warehouse."""
-    result = subprocess.run(
+    result = dbt_show_process(sql, data_dir, limit)
+    assert result.returncode == 0, result.stdout[-3000:]
+    for line in result.stdout.splitlines():
+        data = json.loads(line).get("data", {})
+        if "preview" in data:
+            return json.loads(data["preview"])
+    raise AssertionError(f"dbt show printed no preview:\n{result.stdout[-3000:]}")
+
+
+def dbt_show_process(sql: str, data_dir: Path, limit: int = 500) -> subprocess.CompletedProcess:
+    """`dbt show --inline` run as it is, whatever its exit code (JSON log lines on stdout)."""
+    return subprocess.run(
         [
             dbt_executable(),
             "show",
@@ -140,9 +151,3 @@ def dbt_show(sql: str, data_dir: Path, limit: int = 500) -> list[dict]:
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-3000:]
-    for line in result.stdout.splitlines():
-        data = json.loads(line).get("data", {})
-        if "preview" in data:
-            return json.loads(data["preview"])
-    raise AssertionError(f"dbt show printed no preview:\n{result.stdout[-3000:]}")

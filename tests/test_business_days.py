@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from orchestration.business_calendar import SEED_PATH, calendar_rows
-from tests.conftest import FIXTURES, dbt_show
+from tests.conftest import FIXTURES, dbt_show, dbt_show_process
 
 IRREGULAR = [
     "2011-04-29", "2012-06-04", "2012-06-05", "2020-05-08",
@@ -28,6 +28,7 @@ CASES = [
     ("2021-04-05", 1, "2021-04-06"),  # bank holiday anchor: next business day is the 1st
     ("2021-12-24", 1, "2021-12-29"),  # Christmas and Boxing Day substitutes 27 and 28
     ("2021-05-28", 5, "2021-06-07"),  # spring bank holiday 31 May
+    ("2033-12-23", 1, "2033-12-28"),  # Christmas on a Sunday: observed Tuesday 27 (past 2030)
 ]
 
 
@@ -77,3 +78,17 @@ def test_add_business_days_macro_in_the_warehouse(fixture_run):
     wrong = [row for row in preview if row["actual"] != row["expected"]]
     assert len(preview) == len(CASES)
     assert wrong == []
+
+
+def test_seed_runs_from_2005_to_2035():
+    rows = seed_rows()
+    assert (rows[0]["calendar_date"], rows[-1]["calendar_date"]) == ("2005-01-01", "2035-12-31")
+
+
+def test_a_window_past_the_calendar_stops_with_one_line_naming_the_date(fixture_run):
+    """A date whose window falls outside the calendar must never count as a miss (a null)."""
+    settings, _ = fixture_run
+    sql = "select {{ add_business_days(\"date '2035-12-27'\", 5) }} as due"
+    result = dbt_show_process(sql, settings.data_dir)
+    assert result.returncode != 0
+    assert "cannot count 5 business days after 2035-12-27" in result.stdout
