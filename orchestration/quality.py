@@ -154,18 +154,30 @@ VANISHED_COLUMNS = ("open_keys_before", "vanished_keys")
 def vanished_counts(settings: Settings, extract: str, month: str | None = None) -> pd.DataFrame:
     """For each month M+1 whose previous month M is loaded too (only `month` when given) and
     each region: records not terminated in M's raw file (`open_keys_before`, by their region
-    there) and how many of them M+1's raw file lacks (`vanished_keys`). DESIGN §3: such a
-    record has vanished."""
+    there) and how many of them M+1's file lacks (`vanished_keys`). DESIGN §3: such a record
+    has vanished. A record M+1 delivered but a row rule set aside (its quarantine) has not
+    vanished: its own rule flags it."""
     columns = ["extract", "month", "region_code", *VANISHED_COLUMNS]
     folder = settings.raw_dir / extract
     if not any(folder.glob("*.parquet")):
         return pd.DataFrame(columns=columns)
     key = EXTRACTS[extract].key[0]
     only = "" if month is None else "where next_month = $month"
+    quarantine = settings.quarantine_dir / extract
+    set_aside = (
+        f"union select {key}, _month from read_parquet($quarantine, union_by_name = true) "
+        f"where {key} is not null"
+        if any(quarantine.glob("*.parquet"))
+        else ""
+    )
     sql = f"""
         with loaded as (
             select {key} as k, region_code, _month as month, termination_date
             from read_parquet($glob, union_by_name = true)
+        ),
+        present as (
+            select k, month from loaded
+            {set_aside}
         ),
         months as (
             select distinct month,
@@ -186,10 +198,12 @@ def vanished_counts(settings: Settings, extract: str, month: str | None = None) 
         select '{extract}' as extract, o.next_month as month, o.region_code,
             count(*) as open_keys_before, count(*) filter (where n.k is null) as vanished_keys
         from open_before as o
-        left join loaded as n on n.k = o.k and n.month = o.next_month
+        left join present as n on n.k = o.k and n.month = o.next_month
         group by all
     """
     params = {"glob": str(folder / "*.parquet")}
+    if set_aside:
+        params["quarantine"] = str(quarantine / "*.parquet")
     if month is not None:
         params["month"] = month
     with duckdb.connect() as con:

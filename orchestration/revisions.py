@@ -5,7 +5,8 @@ value by value (counts, percentages, attainment). A cell whose values differ is 
 in the table's `revision` column, and one row per changed value goes to the `revisions` table
 with the previous and new value and the reason, the first that applies:
 - a quality decision: the cell's quality status or shorthand changed (a flag reviewed,
-  a period suppressed or released);
+  a period suppressed or released); a cell that was `[x]` only because it was not yet
+  complete takes the reasons below, the deliveries that completed it;
 - a re-delivered extract: an extract the cell reads, for a month of its period, was loaded
   from a different file revision (the load ledger of each edition is kept in `loads.csv`);
 - a late month: months that were not loaded for the previous edition have arrived since
@@ -46,6 +47,9 @@ def period_months(period: str, yearly: bool) -> list[str]:
     return [period]
 
 
+INCOMPLETE = "not yet complete"  # cell status of a provisional cell with most cases still open
+
+
 def _shown(value, symbol: str) -> str:
     if value is None or pd.isna(value):
         return symbol or "empty"
@@ -55,8 +59,10 @@ def _shown(value, symbol: str) -> str:
 
 
 def _reason(row, extracts, loads_now: dict, loads_before: dict, months_before: set) -> str:
+    incomplete = INCOMPLETE in (row.cell_status_now, row.cell_status_before)
     if (row.quality_status_now != row.quality_status_before) or (
-        row.count_shorthand_now != row.count_shorthand_before
+        not incomplete
+        and row.count_shorthand_now != row.count_shorthand_before
         and "[x]" in (row.count_shorthand_now, row.count_shorthand_before)
     ):
         return f"quality decision: quality status {row.quality_status_before} to " + str(
@@ -120,7 +126,11 @@ def compare(
             continue
         key, values = list(spec.key), value_columns(spec)
         old = previous[name]
-        extra = [c for c in ("count_shorthand", "rate_shorthand", "quality_status") if c in table]
+        extra = [
+            c
+            for c in ("count_shorthand", "rate_shorthand", "quality_status", "cell_status")
+            if c in table and c in old
+        ]
         merged = table.reset_index().merge(
             old[key + values + extra], on=key, how="inner", suffixes=("_now", "_before")
         )
@@ -198,6 +208,8 @@ class _Row:
         self.quality_status_before = record.get("quality_status_before")
         self.count_shorthand_now = record.get("count_shorthand_now", "")
         self.count_shorthand_before = record.get("count_shorthand_before", "")
+        self.cell_status_now = record.get("cell_status_now")
+        self.cell_status_before = record.get("cell_status_before")
 
 
 def read_published_tables(folder: Path, names) -> dict[str, pd.DataFrame]:

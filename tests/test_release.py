@@ -216,3 +216,23 @@ def test_the_bulletin_renders_in_a_browser_with_every_chart_and_table(
         b - a <= 1 for a, b in zip(elements.headings, elements.headings[1:], strict=False)
     )  # headings in order
     assert "service levels met their target" in dom and "Quality statement" in dom
+
+
+def test_a_cell_completed_by_later_deliveries_is_not_called_a_quality_decision():
+    from types import SimpleNamespace
+
+    from orchestration.revisions import _reason
+
+    def row(before_status, before_symbol):
+        return SimpleNamespace(
+            period="2025-02", yearly=False, quality_status_now="OK", quality_status_before="OK",
+            count_shorthand_now="", count_shorthand_before=before_symbol,
+            cell_status_now="published", cell_status_before=before_status,
+        )  # fmt: skip
+
+    now = {("contacts", "2025-02"): "revision 2, SHA-256 5aee46ee8dd7"}
+    before = {("contacts", "2025-02"): "revision 1, SHA-256 0123456789ab"}
+    completed = _reason(row("not yet complete", "[x]"), ["contacts"], now, before, {"2025-02"})
+    assert completed == "re-delivered extract: contacts 2025-02 (revision 2, SHA-256 5aee46ee8dd7)"
+    released = _reason(row("suppressed", "[x]"), ["contacts"], now, before, {"2025-02"})
+    assert released.startswith("quality decision")
