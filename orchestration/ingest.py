@@ -1,6 +1,9 @@
 """Loading one extract-month: read the landing file, check its contract, write raw Parquet.
 
-`load_partition` is what each monthly ingest asset runs. Besides the raw Parquet and the
+`load_partition` is what each monthly ingest asset runs. A delivery whose control file
+(DESIGN §3) disagrees with it is rejected as a truncated or corrupted transfer; the extraction
+time (control file, else the file's modification time, marked as assumed) goes into the load
+ledger, where dbt reads it to decide when a case is final. Besides the raw Parquet and the
 quarantine it writes the month's quality profile (orchestration/profiling.py) from every
 delivered row. It never modifies the landing file, and it writes its outputs atomically
 (temporary file, then rename), so a failure leaves the previous load of that month, and every
