@@ -41,6 +41,12 @@ LINEAGE_COLUMNS = ("_month", "_source_file", "_source_revision", "_source_line")
 ARROW_TYPES = {"str": pa.string(), "date": pa.date32(), "int": pa.int64(), "month": pa.string()}
 
 
+def shorten(text: str, limit: int = 80) -> str:
+    """A delivered value echoed in a message: one line, at most `limit` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else f"{text[: limit - 25]}... ({len(text):,} characters)"
+
+
 class ContractBreach(Exception):
     """A delivered file breaks the landing-zone contract: the whole partition is rejected."""
 
@@ -95,7 +101,15 @@ def manifest_path(settings: Settings, extract: str, month: str) -> Path:
 def read_as_text(delivery: LandingFile, extract: Extract) -> pd.DataFrame:
     """The file as text columns (null for an empty field), checking encoding and shape."""
     if delivery.path.suffix == ".parquet":
-        frame = pd.read_parquet(delivery.path)
+        try:
+            frame = pd.read_parquet(delivery.path)
+        except (pa.ArrowException, OSError, ValueError):
+            size = delivery.path.stat().st_size
+            raise ContractBreach(
+                delivery.path,
+                "must be a readable Parquet file",
+                detail=f"{size:,} bytes that are not complete Parquet (empty or truncated?)",
+            ) from None
         for name in frame.columns:
             column = frame[name]
             if pd.api.types.is_datetime64_any_dtype(column):
@@ -105,6 +119,10 @@ def read_as_text(delivery: LandingFile, extract: Extract) -> pd.DataFrame:
         return frame.astype("string")
 
     raw = delivery.path.read_bytes()
+    if b"\x00" in raw:  # rejected, never stripped: a delivered value is never altered
+        at = raw.index(b"\x00")
+        line = raw[:at].count(b"\n") + 1
+        raise ContractBreach(delivery.path, "text must not contain NUL bytes", line, "byte 0x00")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -124,7 +142,9 @@ def read_as_text(delivery: LandingFile, extract: Extract) -> pd.DataFrame:
         )
     except pd.errors.ParserError as error:
         raise ContractBreach(
-            delivery.path, "comma separated with one field per column", detail=str(error).strip()
+            delivery.path,
+            "comma separated with one field per column",
+            detail=shorten(str(error).strip()),
         ) from None
     return frame.astype("string")
 
@@ -167,17 +187,20 @@ def check_contract(frame: pd.DataFrame, extract: Extract, delivery: LandingFile)
         raise ContractBreach(delivery.path, "missing column", 1, ", ".join(missing))
     unexpected = [c for c in frame.columns if c not in expected]
     if unexpected:
-        raise ContractBreach(delivery.path, "unexpected column", 1, ", ".join(map(str, unexpected)))
+        raise ContractBreach(
+            delivery.path, "unexpected column", 1, shorten(", ".join(map(str, unexpected)))
+        )
     try:
         pandera_schema(extract).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases.dropna(subset=["index"]).sort_values("index")
         if cases.empty:
-            raise ContractBreach(delivery.path, "contract", detail=str(errors)[:500]) from None
+            raise ContractBreach(delivery.path, "contract", detail=shorten(str(errors))) from None
         first = cases.iloc[0]
         line = int(first["index"]) + 2  # header is line 1
         more = len(cases) - 1
-        detail = f"column {first['column']} = {first['failure_case']!r} is not {first['check']}"
+        value = shorten(repr(first["failure_case"]))
+        detail = f"column {first['column']} = {value} is not {shorten(str(first['check']))}"
         if more:
             detail += f" ({more} more failing value{'s' if more > 1 else ''})"
         raise ContractBreach(delivery.path, "bad value", line, detail) from None

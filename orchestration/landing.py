@@ -4,6 +4,12 @@ Files are `<landing>/<extract>/<extract>_<YYYY-MM>[_rN].(csv|parquet)`. A re-del
 higher revision (`_r2`, `_r3`, ...; the first delivery is revision 1); the highest revision wins
 and earlier ones stay where they are. Landing files are only ever read.
 
+Anything else in an extract's folder is a problem `landing_problems` names, file and rule: a
+name that does not follow the contract (`_r0`, `_r1`, `_rX`, another extension), a month that is
+no partition (a 13th month, before April 2019, or not yet ended), a folder where a file should
+be, two files claiming the same month and revision, a control file without its delivery.
+Such files never feed a month. Hidden files (names starting with '.') are ignored.
+
 A delivery may come with a control file of the same name plus `.ctl` (DESIGN §3): JSON with
 `extracted_at` (ISO 8601), `row_count` (data rows) and `sha256` (of the delivered file).
 `read_control` reads and checks its shape; `Extraction` is when the data were extracted, from
@@ -20,7 +26,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from orchestration.settings import FIRST_MONTH, TIMEZONE
+
+LONDON = ZoneInfo(TIMEZONE)
 CONTROL_SUFFIX = ".ctl"
 CONTROL_KEYS = ("extracted_at", "row_count", "sha256")
 
@@ -51,17 +59,80 @@ class LandingFile:
         return digest.hexdigest()
 
 
+def newest_partition(now: datetime | None = None) -> str:
+    """The newest month that can have been delivered: the last month ended in Europe/London."""
+    local = (now or datetime.now(UTC)).astimezone(LONDON)
+    year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+NAME_RULE = "name must be <extract>_<YYYY-MM>.csv or .parquet, re-deliveries _r2, _r3, ..."
+
+
+def _classify(path: Path, extract: str, newest: str) -> LandingFile | str | None:
+    """A valid delivery, the rule its name or kind breaks, or None for a file to pass over
+    (hidden, or the control file of a delivery)."""
+    name = path.name
+    if name.startswith("."):
+        return None
+    if name.endswith(CONTROL_SUFFIX):
+        delivery = path.with_name(name[: -len(CONTROL_SUFFIX)])
+        if isinstance(_classify(delivery, extract, newest), LandingFile) and delivery.is_file():
+            return None
+        return "control file without a delivery of that name"
+    match = FILE_PATTERN.match(name)
+    if not match or match["extract"] != extract:
+        return NAME_RULE
+    month = match["month"]
+    if not 1 <= int(month[5:]) <= 12:
+        return f"{month} is not a calendar month"
+    if not FIRST_MONTH <= month <= newest:
+        return f"month {month} is outside the partitions ({FIRST_MONTH} to {newest})"
+    if match["revision"] is not None and int(match["revision"]) < 2:
+        return f"revision _r{match['revision']}: re-deliveries are numbered _r2, _r3, ..."
+    if not path.is_file():
+        return "is a folder, not a delivery file"
+    return LandingFile(path, extract, month, int(match["revision"] or 1))
+
+
 def deliveries(landing_dir: Path, extract: str) -> list[LandingFile]:
-    """Every delivered file of an extract, sorted by month then revision."""
+    """Every valid delivered file of an extract, sorted by month then revision (anything else
+    in its folder is for `landing_problems`)."""
     folder = landing_dir / extract
     if not folder.is_dir():
         return []
-    found = []
-    for path in folder.iterdir():
-        match = FILE_PATTERN.match(path.name)
-        if match and match["extract"] == extract:
-            found.append(LandingFile(path, extract, match["month"], int(match["revision"] or 1)))
+    newest = newest_partition()
+    found = [
+        f for p in folder.iterdir() if isinstance(f := _classify(p, extract, newest), LandingFile)
+    ]
     return sorted(found, key=lambda f: (f.month, f.revision, f.path.suffix))
+
+
+def landing_problems(landing_dir: Path, extracts) -> list[str]:
+    """One line per file in the extracts' folders that cannot feed a month (file: rule)."""
+    problems = []
+    newest = newest_partition()
+    for extract in extracts:
+        folder = landing_dir / extract
+        if folder.exists() and not folder.is_dir():
+            problems.append(f"{folder}: must be a folder of {extract} deliveries")
+            continue
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            verdict = _classify(path, extract, newest)
+            if isinstance(verdict, str):
+                problems.append(f"{path}: {verdict}")
+        claims: dict[tuple[str, int], list[str]] = {}
+        for f in deliveries(landing_dir, extract):
+            claims.setdefault((f.month, f.revision), []).append(f.path.name)
+        for (month, revision), names in sorted(claims.items()):
+            if len(names) > 1:
+                problems.append(
+                    f"{folder}: {', '.join(sorted(names))} both claim {extract} {month} "
+                    f"revision {revision}: remove one"
+                )
+    return problems
 
 
 def latest_delivery(landing_dir: Path, extract: str, month: str) -> LandingFile | None:
@@ -73,8 +144,12 @@ def latest_delivery(landing_dir: Path, extract: str, month: str) -> LandingFile 
     same = [f for f in candidates if f.revision == top]
     if len(same) > 1:
         names = ", ".join(sorted(f.path.name for f in same))
-        raise ValueError(f"{extract} {month}: two files claim revision {top}: {names}")
+        raise AmbiguousDelivery(f"{extract} {month}: two files claim revision {top}: {names}")
     return same[0]
+
+
+class AmbiguousDelivery(ValueError):
+    """Two files (CSV and Parquet) claim the same month and revision."""
 
 
 def delivered_months(landing_dir: Path, extracts: list[str] | tuple[str, ...]) -> list[str]:

@@ -21,7 +21,12 @@ import dagster as dg
 
 from orchestration.configuration import configuration_problems
 from orchestration.ingest import needs_load
-from orchestration.landing import delivered_months, latest_delivery
+from orchestration.landing import (
+    AmbiguousDelivery,
+    delivered_months,
+    landing_problems,
+    latest_delivery,
+)
 from orchestration.partitions import month_range
 from orchestration.settings import Settings
 from schemas.contracts import MONTHLY_EXTRACTS
@@ -80,6 +85,15 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     return messages
 
 
+def _delivery_state(settings: Settings, extract: str, month: str) -> str:
+    """delivered, missing, or ambiguous (two files claim it: landing_problems says so)."""
+    try:
+        found = latest_delivery(settings.landing_dir, extract, month)
+    except AmbiguousDelivery:
+        return "ambiguous"
+    return "missing" if found is None else "delivered"
+
+
 def months_to_run(settings: Settings, start: str | None, end: str | None) -> list[str]:
     """Every month from the first to the last delivered in [start, end], including months in
     between with no delivery at all (they are gaps to report)."""
@@ -133,6 +147,8 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
     summary.failures += configuration_problems(settings)  # before any work starts
     if summary.failures:
         return summary
+    # files that cannot feed a month: named now; the valid months still load
+    summary.failures += landing_problems(settings.landing_dir, MONTHLY_EXTRACTS)
     if not summary.months:
         summary.failures.append(f"{settings.landing_dir}: no deliveries found for the months asked")
         return summary
@@ -140,17 +156,16 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
     logging = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ingest_job = defs.resolve_job_def("ingest_job")
     for month in summary.months:
-        missing = [
-            e for e in MONTHLY_EXTRACTS if latest_delivery(settings.landing_dir, e, month) is None
-        ]
+        state = {e: _delivery_state(settings, e, month) for e in MONTHLY_EXTRACTS}
+        missing = [e for e, found in state.items() if found == "missing"]
         for extract in missing:
             summary.gaps.setdefault(extract, []).append(month)
         targets = [
             e
-            for e in MONTHLY_EXTRACTS
-            if e not in missing and (force or needs_load(settings, e, month))
+            for e, found in state.items()
+            if found == "delivered" and (force or needs_load(settings, e, month))
         ]
-        summary.up_to_date += len(MONTHLY_EXTRACTS) - len(missing) - len(targets)
+        summary.up_to_date += sum(found == "delivered" for found in state.values()) - len(targets)
         if not targets:
             continue
         result = ingest_job.execute_in_process(
