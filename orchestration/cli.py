@@ -359,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # one line, not a traceback, for anything unforeseen
-        first = str(error).strip().splitlines()
-        print(f"error: {type(error).__name__}: {first[0] if first else ''}", file=sys.stderr)
+        from orchestration.runner import plain
+
+        print(f"error: {plain(str(error)) or 'unexpected failure'}", file=sys.stderr)
         return 1
 
 

@@ -29,6 +29,7 @@ from orchestration.landing import (
 )
 from orchestration.partitions import month_range
 from orchestration.settings import Settings
+from orchestration.warehouse_lock import warehouse_lock_problem
 from schemas.contracts import MONTHLY_EXTRACTS
 
 GATE_CHECKS = ("publication_respects_quality_gate", "published_edition_is_valid")
@@ -69,19 +70,33 @@ def load_definitions() -> dg.Definitions:
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Failure|Interrupt)[:,]\s*)+")
+
+
+def plain(text: str) -> str:
+    """The first line of an error message without Python class names in front of it."""
+    lines = [line.strip() for line in ANSI.sub("", text or "").splitlines() if line.strip()]
+    return CLASS_PREFIX.sub("", lines[0]) if lines else ""
+
+
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     """One line per failed step: the description of the dg.Failure it raised (the one-line
-    reason), else the step and the first line of its error."""
+    reason), else the step and the first line of the innermost error (the real cause, not
+    Dagster's wrapper), without class names."""
     messages = []
     for event in result.all_events:
         if not event.is_step_failure:
             continue
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
-            messages.append(data.user_failure_data.description)
+            messages.append(plain(data.user_failure_data.description))
             continue
-        text = ANSI.sub("", data.error.message if data.error else "").strip().splitlines()
-        messages.append(f"{event.step_key}: {text[0] if text else 'step failed'}")
+        error = data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        messages.append(
+            f"{event.step_key}: {plain(error.message if error else '') or 'step failed'}"
+        )
     return messages
 
 
@@ -145,6 +160,8 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
     defs = load_definitions()
     summary = RunSummary(months=months_to_run(settings, start, end))
     summary.failures += configuration_problems(settings)  # before any work starts
+    lock = warehouse_lock_problem(settings)
+    summary.failures += [lock] if lock else []
     if summary.failures:
         return summary
     # files that cannot feed a month: named now; the valid months still load

@@ -18,6 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.configuration import configuration_problems
 from orchestration.dbt_manifest import ensure_manifest
 from orchestration.resources import PipelineResource
+from orchestration.warehouse_lock import warehouse_lock_problem
 
 WAREHOUSE_POOL = "warehouse"
 RATINGS = "ratings"
@@ -60,6 +61,8 @@ def warehouse_models(
     settings = pipeline.settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     problems = configuration_problems(settings)
+    lock = warehouse_lock_problem(settings)
+    problems += [lock] if lock else []
     if problems:
         raise dg.Failure(description="; ".join(problems), allow_retries=False)
     os.environ.update(settings.dbt_env())  # the dbt profile and sources read the data folder

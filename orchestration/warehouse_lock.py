@@ -1,0 +1,43 @@
+"""Whether the pipeline can write the DuckDB warehouse, checked before any work starts.
+
+DuckDB allows one writer per file, and a process holding even a read-only connection on
+`warehouse.duckdb` blocks it. `warehouse_lock_problem` opens the file for writing for an
+instant and, when another process holds it, says which (program and PID, from DuckDB's own
+message) and that analysts should read the analyst snapshot `analytics.duckdb` instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from orchestration.settings import Settings
+
+HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def lock_message(settings: Settings, error_text: str) -> str | None:
+    """The one-line explanation of a DuckDB lock error on the warehouse, or None when the
+    text is not one."""
+    if "lock" not in error_text.lower():
+        return None
+    found = HOLDER.search(error_text)
+    holder = f"{found['program']} (PID {found['pid']})" if found else "another process"
+    return (
+        f"{settings.warehouse_path}: in use by {holder}; close that connection and run again "
+        f"(analysts read {settings.analytics_path}, which the pipeline never locks)"
+    )
+
+
+def warehouse_lock_problem(settings: Settings) -> str | None:
+    """None when the warehouse can be written (or does not exist yet), else one line."""
+    if not settings.warehouse_path.exists():
+        return None
+    try:
+        duckdb.connect(str(settings.warehouse_path)).close()
+    except duckdb.Error as error:
+        return lock_message(settings, str(error)) or (
+            f"{settings.warehouse_path}: cannot be opened: {str(error).splitlines()[0][:200]}"
+        )
+    return None
