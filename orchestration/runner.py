@@ -145,7 +145,9 @@ def run_pipeline(
         return _run(settings, start, end, edition, force, instance, log_level)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
+    log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
+    for old in sorted(log_dir.glob("run-*.log"))[: -settings.keep_logs + 1 or None]:
+        old.unlink(missing_ok=True)  # keep the newest logs only: nothing grows without bound
     with log_file.open("w") as handle, contextlib.redirect_stdout(handle):
         summary = _run(settings, start, end, edition, force, instance, log_level)
     summary.log_file = log_file

@@ -112,6 +112,13 @@ class Settings:
         return float(value) if value else float(dbt_project_vars()["provisional_min_final_share"])
 
     @property
+    def keep_logs(self) -> int:
+        """How many run logs `<data>/logs/` keeps (PROBATION_KEEP_LOGS, default 30); older
+        ones are deleted when a run starts."""
+        value = os.environ.get("PROBATION_KEEP_LOGS", "30")
+        return int(value) if value.strip().isdigit() and int(value) > 0 else 30
+
+    @property
     def soffice(self) -> str | None:
         """The LibreOffice program to convert the workbook to ODS (PROBATION_SOFFICE, else
         soffice on PATH)."""
@@ -152,4 +159,7 @@ class Settings:
         runs a test that spans models built in different steps (a relationships test between
         a seed and a model downstream of quality_flags) in the step that builds its last parent,
         never before it exists."""
-        return {"PROBATION_DATA_DIR": str(self.data_dir), "DBT_INDIRECT_SELECTION": "buildable"}
+        return {
+            "PROBATION_DATA_DIR": str(self.data_dir),
+            "DBT_INDIRECT_SELECTION": "buildable",
+        }

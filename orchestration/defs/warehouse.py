@@ -9,6 +9,7 @@ dbt command line."""
 
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,7 +71,11 @@ def warehouse_models(
     # stale table. There are no incremental models, so nothing else is affected.
     dbt_vars = settings.dbt_vars()
     command = ["build", "--full-refresh", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
-    invocation = dbt.cli(command, context=context, raise_on_error=False)
+    # dbt's artefacts of this step live in the data folder, replaced run by run (never in the
+    # source tree, never accumulating)
+    target = settings.data_dir / "dbt" / context.op_def.name
+    shutil.rmtree(target, ignore_errors=True)
+    invocation = dbt.cli(command, context=context, raise_on_error=False, target_path=target)
     yield from invocation.stream()
     if not invocation.is_successful():
         try:
