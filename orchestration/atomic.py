@@ -2,12 +2,19 @@
 
 Everything is built under a hidden temporary name beside its target and renamed over it at the
 end. A failure part-way leaves the previous version in place.
+
+A folder cannot be renamed over another in one step, so a folder target is a symbolic link to
+a versioned folder beside it (`.<name>.v<version>`): the new version is built, a new link made
+beside the old, and renamed over it, one atomic step. At every instant a reader sees the whole
+old folder or the whole new one, never neither. Older versions are removed afterwards. A
+target that is still a real folder (written before this layout) is moved aside once.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,11 +32,13 @@ def write_parquet(table: pa.Table, path: Path) -> None:
 
 
 @contextmanager
-def building(path: Path) -> Iterator[Path]:
-    """Yield a temporary file or folder path to build; on success rename it over `path`.
+def building(path: Path, versioned: bool = True) -> Iterator[Path]:
+    """Yield a temporary file or folder path to build; on success put it in place of `path`.
 
-    For a folder, create it inside the block (`mkdir`); the old folder is swapped out and
-    removed only once the new one is in place.
+    For a folder, create it inside the block (`mkdir`): `path` becomes a link to the new
+    version, swapped in one rename. `versioned=False` is for a folder inside another swapped
+    folder (an edition's validation report), whose file listing must stay plain: the old folder
+    is renamed aside, then the new one into place (two renames).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.building")
@@ -39,7 +48,9 @@ def building(path: Path) -> Iterator[Path]:
     except BaseException:
         _remove(tmp)
         raise
-    if tmp.is_dir() and path.exists():
+    if tmp.is_dir() and versioned:
+        _swap_folder(tmp, path)
+    elif tmp.is_dir() and path.exists():
         old = path.with_name(f".{path.name}.old")
         _remove(old)
         os.replace(path, old)
@@ -49,8 +60,30 @@ def building(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
 
 
+def _swap_folder(built: Path, path: Path) -> None:
+    """Make `path` a link to the folder just built, in one rename; drop older versions."""
+    version = path.with_name(f".{path.name}.v{time.time_ns()}")
+    os.replace(built, version)  # same parent: a rename, whatever the folder's permissions
+    link = path.with_name(f".{path.name}.link")
+    _remove(link)
+    os.symlink(version.name, link, target_is_directory=True)
+    if path.is_dir() and not path.is_symlink():  # the old layout: a real folder, moved aside once
+        old = path.with_name(f".{path.name}.old")
+        _remove(old)
+        os.replace(path, old)
+        os.replace(link, path)
+        _remove(old)
+    else:
+        os.replace(link, path)  # the one atomic step
+    for stale in path.parent.glob(f".{path.name}.v*"):
+        if stale != version and stale.name[len(path.name) + 3 :].isdigit():
+            _remove(stale)
+
+
 def _remove(path: Path) -> None:
-    if path.is_dir():
+    if path.is_symlink():
+        path.unlink()
+    elif path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)

@@ -276,7 +276,7 @@ def run_checks(checks: list[Check], docs_dir: Path) -> dict:
 
 def validate_edition(folder: Path, checks: list[Check], digest: str) -> dict:
     """Run the checks and swap in `folder/validation/` (Data Docs and result.json)."""
-    with building(folder / VALIDATION_DIR) as tmp:
+    with building(folder / VALIDATION_DIR, versioned=False) as tmp:
         tmp.mkdir()
         outcome = run_checks(checks, tmp / "data_docs")
         outcome["content_digest"] = digest
@@ -290,4 +290,4 @@ def read_result(folder: Path) -> dict | None:
 
 
 def remove_result(folder: Path) -> None:
-    shutil.rmtree(folder / VALIDATION_DIR, ignore_errors=True)
+    shutil.rmtree(folder / VALIDATION_DIR, ignore_errors=True)  # a plain folder (see above)
