@@ -22,6 +22,13 @@ class UsageError(Exception):
     """A command-line argument that cannot be used."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (exit 2) instead of the usage text."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _month(value: str) -> str:
     if not MONTH.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
@@ -29,7 +36,7 @@ def _month(value: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="probation-pipeline",
         description="Probation performance statistics for England and Wales.",
     )
@@ -200,6 +207,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.landing, args.data_dir)
     if not settings.landing_dir.is_dir():
         raise UsageError(f"{settings.landing_dir}: landing folder not found")
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise UsageError(f"{settings.data_dir}: the data folder is a file, not a folder")
     if args.start and args.end and args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     if args.edition:
@@ -230,9 +239,12 @@ def _run(args: argparse.Namespace) -> int:
         for line in gap_lines(summary.gaps):
             print(f"  {line}")
     if summary.failures:
+        log = f"; log: {summary.log_file}" if summary.log_file else ""
+        if len(summary.failures) == 1:  # one problem, one line
+            print(f"error: {summary.failures[0]} (earlier outputs unchanged{log})", file=sys.stderr)
+            return 1
         for failure in summary.failures:
             print(f"error: {failure}", file=sys.stderr)
-        log = f"; log: {summary.log_file}" if summary.log_file else ""
         print(
             f"error: {len(summary.failures)} failure(s); outputs from earlier runs are "
             f"unchanged{log}",
@@ -349,8 +361,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -200,7 +200,7 @@ def check_contract(frame: pd.DataFrame, extract: Extract, delivery: LandingFile)
         line = int(first["index"]) + 2  # header is line 1
         more = len(cases) - 1
         value = shorten(repr(first["failure_case"]))
-        detail = f"column {first['column']} = {value} is not {shorten(str(first['check']))}"
+        detail = f"column {first['column']} = {value} is not {shorten(str(first['check']), 200)}"
         if more:
             detail += f" ({more} more failing value{'s' if more > 1 else ''})"
         raise ContractBreach(delivery.path, "bad value", line, detail) from None

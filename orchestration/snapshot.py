@@ -14,6 +14,11 @@ from orchestration.atomic import building
 from orchestration.settings import Settings
 
 
+def _literal(path) -> str:
+    """A path as an SQL string literal (a quote in a folder name must not end it)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def build_snapshot(settings: Settings, tables: list[str]) -> dict[str, int]:
     """Copy `tables` from the warehouse into a fresh analytics.duckdb and Parquet files."""
     counts: dict[str, int] = {}
@@ -23,11 +28,12 @@ def build_snapshot(settings: Settings, tables: list[str]) -> dict[str, int]:
     ):
         parquet_dir.mkdir()
         with duckdb.connect(str(database)) as con:
-            con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
+            con.execute(f"attach {_literal(settings.warehouse_path)} as warehouse (read_only)")
             for table in tables:
                 con.execute(f"create table main.{table} as select * from warehouse.main.{table}")
                 con.execute(
-                    f"copy main.{table} to '{parquet_dir / (table + '.parquet')}' (format parquet)"
+                    f"copy main.{table} to {_literal(parquet_dir / (table + '.parquet'))} "
+                    "(format parquet)"
                 )
                 counts[table] = con.execute(f"select count(*) from main.{table}").fetchone()[0]
             con.execute("detach warehouse")
