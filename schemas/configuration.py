@@ -86,7 +86,8 @@ def _consecutive_years(values: pd.Series) -> pd.Series:
 
 def _proportion(values: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(values.where(values.str.match(NUMBER_PATTERN, na=False)), "coerce")
-    return numbers.between(0, 1) | values.isna()
+    # a text that is no number gives <NA>, which must fail the check, not pass it
+    return (numbers.between(0, 1).fillna(False) | values.isna()).astype(bool)
 
 
 def real_date(values: pd.Series) -> pd.Series:
