@@ -24,8 +24,9 @@ FIXTURE_LANDING = FIXTURES / "landing"
 @pytest.fixture(scope="session")
 def fixture_run(tmp_path_factory):
     """Settings and summary of one in-process run over the three fixture months."""
-    data = tmp_path_factory.mktemp("data")
-    landing = tmp_path_factory.mktemp("landing")
+    # paths with a space, quotes and accents: every test on this run proves they work
+    root = tmp_path_factory.mktemp("fixture") / "O'Brien's \"files\" — é"
+    data, landing = root / "dätä 'folder'", root / "landing zone"
     shutil.copytree(FIXTURE_LANDING, landing, dirs_exist_ok=True)
     settings = Settings.from_env(landing, data)
     summary = run_pipeline(settings, quiet=True, log_level="CRITICAL")
