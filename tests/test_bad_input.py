@@ -316,3 +316,28 @@ def test_paths_with_spaces_quotes_and_accents_work(fixture_run):
         assert {" ", "'", "ä" if path == settings.data_dir else "é"} <= set(str(path))
     assert summary.failures == [] and summary.refreshed
     assert pq.read_table(settings.analytics_parquet_dir / "measure_monthly.parquet").num_rows
+
+
+def test_logs_keep_the_newest_runs_only(loaded, capsys, monkeypatch):
+    landing, data = loaded
+    logs = data / "logs"
+    before = set(logs.glob("run-*.log"))
+    old = [write(logs / f"run-20000101-00000{i}-000000.log", "old run") for i in range(5)]
+    monkeypatch.setenv("PROBATION_KEEP_LOGS", "3")
+    monkeypatch.setenv("PROBATION_MIN_FINAL_SHARE", "lots")  # a run that stops at once
+    try:
+        assert main(["run", "--landing", str(landing), "--data-dir", str(data)]) == 1
+        kept = sorted(logs.glob("run-*.log"))
+        assert len(kept) == 3 and not any(p in kept for p in old[:3])
+        assert capsys.readouterr().err.count("\n") == 1
+    finally:
+        for path in set(logs.glob("run-*.log")) - before:
+            path.unlink()
+
+
+def test_dbt_artefacts_live_in_the_data_folder_not_the_source_tree(fixture_run):
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    settings, _ = fixture_run
+    assert (settings.data_dir / "dbt" / "warehouse_models" / "run_results.json").exists()
+    assert not list((DBT_PROJECT_DIR / "target").glob("warehouse_models*"))
