@@ -51,11 +51,7 @@ def building(path: Path, versioned: bool = True) -> Iterator[Path]:
     if tmp.is_dir() and versioned:
         _swap_folder(tmp, path)
     elif tmp.is_dir() and path.exists():
-        old = path.with_name(f".{path.name}.old")
-        _remove(old)
-        os.replace(path, old)
-        os.replace(tmp, path)
-        _remove(old)
+        _replace_real_folder(tmp, path)
     else:
         os.replace(tmp, path)
 
@@ -68,16 +64,22 @@ def _swap_folder(built: Path, path: Path) -> None:
     _remove(link)
     os.symlink(version.name, link, target_is_directory=True)
     if path.is_dir() and not path.is_symlink():  # the old layout: a real folder, moved aside once
-        old = path.with_name(f".{path.name}.old")
-        _remove(old)
-        os.replace(path, old)
-        os.replace(link, path)
-        _remove(old)
+        _replace_real_folder(link, path)
     else:
         os.replace(link, path)  # the one atomic step
     for stale in path.parent.glob(f".{path.name}.v*"):
         if stale != version and stale.name[len(path.name) + 3 :].isdigit():
             _remove(stale)
+
+
+def _replace_real_folder(new: Path, path: Path) -> None:
+    """Put `new` where the real folder `path` is: two renames (a folder cannot be renamed over
+    a folder), the old one removed afterwards."""
+    old = path.with_name(f".{path.name}.old")
+    _remove(old)
+    os.replace(path, old)
+    os.replace(new, path)
+    _remove(old)
 
 
 def _remove(path: Path) -> None:
