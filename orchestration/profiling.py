@@ -73,72 +73,92 @@ def geographies(extract: Extract) -> tuple[str, ...]:
     return REGION_CODES if "region_code" in extract.column_names else (NATIONAL_CODE,)
 
 
-def _by_region(mask: pd.Series | np.ndarray, regions: pd.Series) -> pd.Series:
-    """How many rows in `mask` each geography has (0 for one without any), in the order of
-    `regions`' categories."""
-    counts = regions[np.asarray(mask, dtype=bool)].value_counts(sort=False)
-    return counts.reindex(regions.cat.categories, fill_value=0).astype("int64")
-
-
 def _month_end(month: str) -> str:
     return (pd.Period(month, "M").end_time.date()).isoformat()
 
 
-def profile_partition(
-    frame: pd.DataFrame, reasons: pd.Series, extract: Extract, month: str
-) -> pd.DataFrame:
+def _quoted(name: str) -> str:
+    return f'"{name}"'
+
+
+def profile_partition(con, extract: Extract, month: str, relation: str = "judged") -> pd.DataFrame:
     """The profile of one delivered file: one row per region, in REGION_CODES order.
 
-    `frame` is the file as text columns (contract order, delivered order), `reasons` the row
-    rules' verdict per row ('' = kept, else `rule:column`), `month` is `YYYY-MM`.
+    `relation` in the DuckDB connection `con` holds the file as text (contract columns), `_line`
+    and `_reason` (the row rules' verdict: '' = kept, else `rule:column`); `month` is `YYYY-MM`.
     """
     codes = list(geographies(extract))
-    if "region_code" in frame.columns:
-        regions = pd.Series(pd.Categorical(frame["region_code"], categories=codes), frame.index)
-    else:
-        regions = pd.Series(pd.Categorical([codes[0]] * len(frame), categories=codes), frame.index)
-    kept = reasons.eq("").to_numpy()
-    rule = reasons.str.split(":", n=1).str[0]
-    out = pd.DataFrame({"region_code": codes})
-    out.insert(0, "month", month)
-    out.insert(0, "extract", extract.name)
-    out["rows_delivered"] = _by_region(regions.notna(), regions).to_numpy()
-    out["rows_loaded"] = _by_region(kept, regions).to_numpy()
-
-    key = list(extract.key)
-    complete = frame[key].notna().all(axis=1)
-    first_of_key = complete & ~frame[key].duplicated(keep="first")
-    out["distinct_keys"] = _by_region(first_of_key, regions).to_numpy()
-    out["duplicate_key_rows"] = _by_region(rule.eq(DUPLICATE_KEY), regions).to_numpy()
-    out["null_required_rows"] = _by_region(rule.eq(NULL_REQUIRED), regions).to_numpy()
-
-    outside = rule.eq(OUTSIDE_PARTITION)
+    geography = "region_code" if "region_code" in extract.column_names else f"'{codes[0]}'"
+    key = [_quoted(c) for c in extract.key]
+    complete = " and ".join(f"{c} is not null" for c in key)
+    outside = f"_rule = '{OUTSIDE_PARTITION}'"
     start_column = SNAPSHOT_START_COLUMNS.get(extract.name)
     if extract.grain == "snapshot" and start_column:
-        outside = outside | (kept & frame[start_column].gt(_month_end(month)).fillna(False))
-    out["outside_partition_rows"] = _by_region(outside, regions).to_numpy()
-
-    nulls = pd.DataFrame(
-        {c: _by_region(frame[c].isna(), regions) for c in extract.required_columns}
+        # a record cannot be active before it starts (ISO dates compare as text)
+        later = f"{_quoted(start_column)} > '{_month_end(month)}'"
+        outside += f" or (_kept and coalesce({later}, false))"
+    in_person = ", ".join(f"'{m}'" for m in IN_PERSON_MODES)
+    extras = (
+        f"count(*) filter (where _kept and mode in ({in_person})) as in_person_rows"
+        if extract.name == "contacts"
+        else "0 as in_person_rows"
     )
+    nulls = ", ".join(
+        f"count(*) filter (where _line is not null and {_quoted(c)} is null) "
+        f"as {_quoted('null:' + c)}"
+        for c in extract.required_columns
+    )
+    geographies_sql = ", ".join(f"('{code}', {i})" for i, code in enumerate(codes))
+    figures = con.execute(
+        f"""
+        with rows as (
+            select {geography} as _geography, *,
+                split_part(_reason, ':', 1) as _rule,
+                _reason = '' as _kept,
+                ({complete}) and row_number() over (
+                    partition by {", ".join(key)} order by _line
+                ) = 1 as _first_of_key
+            from {relation}
+        ),
+        geographies(_geography, _order) as (values {geographies_sql})
+        select g._geography as region_code,
+            count(r._line) as rows_delivered,
+            count(*) filter (where _kept) as rows_loaded,
+            count(*) filter (where _first_of_key) as distinct_keys,
+            count(*) filter (where _rule = '{DUPLICATE_KEY}') as duplicate_key_rows,
+            count(*) filter (where _rule = '{NULL_REQUIRED}') as null_required_rows,
+            count(*) filter (where {outside}) as outside_partition_rows,
+            {extras}{", " + nulls if nulls else ""}
+        from geographies g left join rows r using (_geography)
+        group by g._geography, g._order
+        order by g._order
+        """
+    ).df()
+    out = figures[["region_code"]].copy()
+    out.insert(0, "month", month)
+    out.insert(0, "extract", extract.name)
+    for column in COUNT_COLUMNS:
+        out[column] = figures[column].astype("int64")
     out["null_counts"] = [
-        json.dumps({c: int(n) for c, n in row.items()}, sort_keys=True)
-        for row in nulls.to_dict("records")
+        json.dumps({c: int(row[f"null:{c}"]) for c in extract.required_columns}, sort_keys=True)
+        for _, row in figures.iterrows()
     ]
-
     out["in_person_share"] = np.nan
     if extract.name == "contacts":
-        in_person = _by_region(kept & frame["mode"].isin(IN_PERSON_MODES), regions).to_numpy()
         loaded = out["rows_loaded"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
-            out["in_person_share"] = np.where(loaded > 0, in_person / loaded, np.nan)
-
+            out["in_person_share"] = np.where(
+                loaded > 0, figures["in_person_rows"].to_numpy() / loaded, np.nan
+            )
     out["measure_values"] = None
     if extract.name == "measure_returns":
-        rows = frame.loc[kept, ["region_code", "measure_code", "numerator", "denominator"]]
         values = {code: {} for code in codes}
-        for r in rows.itertuples(index=False):
-            values[r.region_code][r.measure_code] = [int(r.numerator), int(r.denominator)]
+        rows = con.execute(
+            f"select region_code, measure_code, numerator, denominator from {relation} "
+            "where _reason = '' order by _line"
+        ).fetchall()
+        for region, measure, numerator, denominator in rows:
+            values[region][measure] = [int(numerator), int(denominator)]
         out["measure_values"] = [json.dumps(values[c], sort_keys=True) for c in codes]
     return out[list(PROFILE_COLUMNS)]
 

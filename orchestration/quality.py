@@ -164,10 +164,13 @@ def vanished_counts(settings: Settings, extract: str, month: str | None = None) 
     key = EXTRACTS[extract].key[0]
     only = "" if month is None else "where next_month = $month"
     quarantine = settings.quarantine_dir / extract
+    set_aside_files = sorted(quarantine.glob("*.parquet"))
+    if month is not None:
+        set_aside_files = [p for p in set_aside_files if p.name == f"{extract}_{month}.parquet"]
     set_aside = (
         f"union select {key}, _month from read_parquet($quarantine, union_by_name = true) "
         f"where {key} is not null"
-        if any(quarantine.glob("*.parquet"))
+        if set_aside_files
         else ""
     )
     sql = f"""
@@ -201,9 +204,16 @@ def vanished_counts(settings: Settings, extract: str, month: str | None = None) 
         left join present as n on n.k = o.k and n.month = o.next_month
         group by all
     """
-    params = {"glob": str(folder / "*.parquet")}
+    files = [str(folder / "*.parquet")]
+    if month is not None:  # only M and M+1 can matter: read those two files, not every month
+        previous = (pd.Period(month, "M") - 1).strftime("%Y-%m")
+        files = [str(folder / f"{extract}_{m}.parquet") for m in (previous, month)]
+        files = [f for f in files if Path(f).exists()]
+        if len(files) < 2:
+            return pd.DataFrame(columns=columns)
+    params = {"glob": files}
     if set_aside:
-        params["quarantine"] = str(quarantine / "*.parquet")
+        params["quarantine"] = [str(p) for p in set_aside_files]
     if month is not None:
         params["month"] = month
     with duckdb.connect() as con:

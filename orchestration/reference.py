@@ -1,9 +1,9 @@
 """Loading a reference extract (one file, not monthly): today the HMIP inspections.
 
 `load_reference` reads `<landing>/<name>/<name>.csv` (or `.parquet`), checks it against its
-contract (schemas/contracts.py `REFERENCE_EXTRACTS`) with the same code as the monthly extracts
-(orchestration/ingest.py: a breach is one line naming the file, line and rule), sets aside rows
-that break a row rule (a null in a required field, a duplicate key) into
+contract (schemas/contracts.py `REFERENCE_EXTRACTS`) with the same code as the monthly
+extracts (orchestration/checked_file.py: a breach is one line naming the file, line and rule),
+sets aside rows that break a row rule (a null in a required field, a duplicate key) into
 `<data>/quarantine/<name>/<name>.parquet` with their reason and line, and writes the rest to
 `<data>/raw/<name>/<name>.parquet` with lineage columns `_source_file` and `_source_line`.
 
@@ -17,22 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 
 from orchestration.atomic import write_parquet
-from orchestration.ingest import (
-    ContractBreach,
-    check_contract,
-    read_as_text,
-    set_aside_rows,
-    typed_table,
-    write_quarantine,
-)
+from orchestration.checked_file import CheckedFile, ContractBreach, read_delivery
+from orchestration.ingest import write_quarantine
 from orchestration.landing import LandingFile
 from orchestration.settings import Settings
 from schemas.contracts import REFERENCE_EXTRACTS
-from schemas.row_rules import set_aside_reasons
 
 REFERENCE_LINEAGE = ("_source_file", "_source_line")
 SUFFIXES = (".csv", ".parquet")
@@ -76,13 +68,6 @@ def reference_delivery(landing_dir: Path, name: str) -> LandingFile | None:
     return LandingFile(found[0], name, month="", revision=1) if found else None
 
 
-def _raw_table(frame: pd.DataFrame, extract, delivery: LandingFile) -> pa.Table:
-    """Typed columns in contract order plus `_source_file` and `_source_line` (the monthly
-    lineage columns `_month` and `_source_revision` mean nothing for a single file)."""
-    table = typed_table(frame, extract, delivery)
-    return table.select([*extract.column_names, *REFERENCE_LINEAGE])
-
-
 def load_reference(settings: Settings, name: str) -> ReferenceLoadReport:
     """Validate the delivered reference extract `name`; write its raw and quarantine Parquet.
 
@@ -95,32 +80,28 @@ def load_reference(settings: Settings, name: str) -> ReferenceLoadReport:
     delivery = reference_delivery(settings.landing_dir, name)
     if delivery is None:
         expected = settings.landing_dir / name / f"{name}.csv"
-        empty = pd.DataFrame({c: pd.Series([], dtype="string") for c in extract.column_names})
-        write_parquet(_raw_table(empty, extract, LandingFile(expected, name, "", 1)), out)
+        empty = pa.table({c: pa.array([], pa.string()) for c in [*extract.column_names, "_line"]})
+        with CheckedFile(empty, extract, LandingFile(expected, name, "", 1), None) as checked:
+            write_parquet(checked.raw_table(REFERENCE_LINEAGE), out)
         quarantine.unlink(missing_ok=True)
         return ReferenceLoadReport(name, False, None, None, 0, 0, 0, {}, str(out), None)
 
     sha = delivery.sha256()
-    frame = read_as_text(delivery, extract)
-    check_contract(frame, extract, delivery)
-    frame = frame[extract.column_names]
-
-    reasons = set_aside_reasons(frame, extract, month="")  # no partition column: month unused
-    kept = reasons == ""
-    set_aside = set_aside_rows(frame, reasons, delivery)
-
-    write_parquet(_raw_table(frame[kept], extract, delivery), out)
-    write_quarantine(set_aside, quarantine)
-    by_reason = reasons[~kept].value_counts().sort_index()
+    with CheckedFile(read_delivery(delivery), extract, delivery, None) as checked:
+        write_parquet(checked.raw_table(REFERENCE_LINEAGE), out)
+        set_aside = checked.set_aside_table(with_month=False)
+        write_quarantine(set_aside, quarantine)
+        by_reason = checked.set_aside_by_reason()
+        delivered = checked.rows
     return ReferenceLoadReport(
         extract=name,
         delivered=True,
         source_file=str(delivery.path),
         source_sha256=sha,
-        rows_delivered=len(frame),
-        rows_loaded=int(kept.sum()),
-        rows_set_aside=int((~kept).sum()),
-        set_aside_by_reason={str(k): int(v) for k, v in by_reason.items()},
+        rows_delivered=delivered,
+        rows_loaded=delivered - set_aside.num_rows,
+        rows_set_aside=set_aside.num_rows,
+        set_aside_by_reason=by_reason,
         raw_path=str(out),
-        quarantine_path=str(quarantine) if len(set_aside) else None,
+        quarantine_path=str(quarantine) if set_aside.num_rows else None,
     )

@@ -347,24 +347,82 @@ def _value_codes(extract: Extract, column: Column) -> tuple[str, ...] | None:
     return column.codes
 
 
+# The checks of one column, in the order they are reported: (error, pattern) for a pattern the
+# value must match, (error, "calendar") for a real calendar date, (error, codes) for a code list.
+# `pandera_schema` and `sql_checks` both read this list, so the two cannot drift apart.
+CALENDAR_DATE = "calendar"
+
+
+def column_rules(column: Column, codes: tuple[str, ...] | None) -> list[tuple[str, object]]:
+    rules: list[tuple[str, object]] = []
+    if column.kind == "date":
+        rules += [("ISO date YYYY-MM-DD", DATE_PATTERN), ("a real calendar date", CALENDAR_DATE)]
+    elif column.kind == "int":
+        rules.append(("a whole number >= 0", INTEGER_PATTERN))
+    elif column.kind == "month":
+        rules.append(("a month YYYY-MM", MONTH_PATTERN))
+    if codes:
+        rules.append((f"one of {', '.join(codes)}", tuple(codes)))
+    if column.pattern:
+        rules.append((f"matches {column.pattern}", column.pattern))
+    return rules
+
+
 def _column_checks(column: Column, codes: tuple[str, ...] | None) -> list[pa.Check]:
     checks: list[pa.Check] = []
-    if column.kind == "date":
-        checks.append(pa.Check.str_matches(DATE_PATTERN, error="ISO date YYYY-MM-DD"))
-        checks.append(
-            pa.Check(
-                lambda s: pd.to_datetime(s, format="%Y-%m-%d", errors="coerce").notna() | s.isna(),
-                error="a real calendar date",
+    for error, rule in column_rules(column, codes):
+        if rule == CALENDAR_DATE:
+            checks.append(
+                pa.Check(
+                    lambda s: (
+                        pd.to_datetime(s, format="%Y-%m-%d", errors="coerce").notna() | s.isna()
+                    ),
+                    error=error,
+                )
             )
-        )
-    elif column.kind == "int":
-        checks.append(pa.Check.str_matches(INTEGER_PATTERN, error="a whole number >= 0"))
-    elif column.kind == "month":
-        checks.append(pa.Check.str_matches(MONTH_PATTERN, error="a month YYYY-MM"))
-    if codes:
-        checks.append(pa.Check.isin(list(codes), error=f"one of {', '.join(codes)}"))
-    if column.pattern:
-        checks.append(pa.Check.str_matches(column.pattern, error=f"matches {column.pattern}"))
+        elif isinstance(rule, tuple):
+            checks.append(pa.Check.isin(list(rule), error=error))
+        else:
+            checks.append(pa.Check.str_matches(rule, error=error))
+    return checks
+
+
+# The dates pandas can hold (its nanosecond timestamps): the pandera check's real calendar dates.
+CALENDAR_BOUNDS = ("1677-09-22", "2262-04-11")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class SqlCheck:
+    """One contract check as SQL over the file read as text: `passes` is true for a value that
+    meets the rule (and for a null: nulls are a row rule)."""
+
+    column: str
+    error: str
+    passes: str
+
+
+def sql_checks(extract: Extract) -> list[SqlCheck]:
+    """The contract of one extract as DuckDB predicates, the same rules in the same order as
+    `pandera_schema` (ingestion checks files with these; a test holds the two together)."""
+    checks = []
+    for column in extract.columns:
+        value = f'"{column.name}"'
+        for error, rule in column_rules(column, _value_codes(extract, column)):
+            if rule == CALENDAR_DATE:
+                low, high = CALENDAR_BOUNDS
+                test = (
+                    f"coalesce(try_strptime({value}, '%Y-%m-%d')::date "
+                    f"between date '{low}' and date '{high}', false)"
+                )
+            elif isinstance(rule, tuple):
+                test = f"{value} in ({', '.join(map(_sql_string, rule))})"
+            else:
+                test = f"regexp_matches({value}, {_sql_string(str(rule))})"
+            checks.append(SqlCheck(column.name, error, f"({value} is null or {test})"))
     return checks
 
 

@@ -4,11 +4,14 @@ A row that passes the contract can still be implausible: a null in a required fi
 delivered twice in one file, or (for fact extracts) a date that places it outside the file's
 month. Such rows are kept out of the raw tables, written to the quarantine with the rule they
 broke, and counted in the partition's quality profile.
+
+The rules are written here once, as DuckDB SQL over the file read as text (one row per data
+row, `_line` its line in the file): `reason_sql` gives each row its reason, '' for a row that
+is kept; the first rule broken wins, in the order null_required (columns in contract order),
+outside_partition, duplicate_key (the first row of a key is kept).
 """
 
 from __future__ import annotations
-
-import pandas as pd
 
 from schemas.contracts import Extract
 
@@ -18,30 +21,37 @@ OUTSIDE_PARTITION = "outside_partition"
 RULES = (NULL_REQUIRED, DUPLICATE_KEY, OUTSIDE_PARTITION)
 
 
-def month_of(values: pd.Series, kind: str) -> pd.Series:
-    """`YYYY-MM` of a text column of ISO dates (kind `date`) or months (kind `month`)."""
-    return values.str.slice(0, 7) if kind in ("date", "month") else values
+def _quoted(name: str) -> str:
+    return f'"{name}"'
 
 
-def set_aside_reasons(frame: pd.DataFrame, extract: Extract, month: str) -> pd.Series:
-    """One reason per row ('' for a row that is kept), first rule broken wins.
+def reason_sql(extract: Extract, month: str | None, relation: str) -> str:
+    """A query over `relation` (the file as text plus `_line`) adding `_reason` to every row.
 
-    `frame` holds the file as text columns, in delivered order; `month` is `YYYY-MM`.
+    `month` is the file's `YYYY-MM` (None for a reference extract, which has no partition).
     """
-    reasons = pd.Series("", index=frame.index, dtype="object")
-
-    for column in extract.required_columns:
-        hit = frame[column].isna() & (reasons == "")
-        reasons[hit] = f"{NULL_REQUIRED}:{column}"
-
-    if extract.partition_column:
-        kind = extract.column(extract.partition_column).kind
-        outside = month_of(frame[extract.partition_column], kind) != month
-        hit = outside & frame[extract.partition_column].notna() & (reasons == "")
-        reasons[hit] = f"{OUTSIDE_PARTITION}:{extract.partition_column}"
-
-    key = list(extract.key)
-    eligible = reasons == ""
-    repeated = frame[eligible].duplicated(subset=key, keep="first")
-    reasons[repeated[repeated].index] = f"{DUPLICATE_KEY}:{'+'.join(key)}"
-    return reasons
+    whens = [
+        f"when {_quoted(c)} is null then '{NULL_REQUIRED}:{c}'" for c in extract.required_columns
+    ]
+    if extract.partition_column and month:
+        column = _quoted(extract.partition_column)
+        # `YYYY-MM` of an ISO date (kind date) or of a month (kind month): its first 7 characters
+        whens.append(
+            f"when {column} is not null and substr({column}, 1, 7) <> '{month}' "
+            f"then '{OUTSIDE_PARTITION}:{extract.partition_column}'"
+        )
+    first_rules = f"case {' '.join(whens)} else '' end" if whens else "''"
+    key = ", ".join(map(_quoted, extract.key))
+    duplicate = f"{DUPLICATE_KEY}:{'+'.join(extract.key)}"
+    return f"""
+        with judged as (select *, {first_rules} as _first_reason from {relation})
+        select * exclude (_first_reason),
+            case
+                when _first_reason <> '' then _first_reason
+                when row_number() over (
+                    partition by _first_reason = '', {key} order by _line
+                ) > 1 then '{duplicate}'
+                else ''
+            end as _reason
+        from judged
+    """
