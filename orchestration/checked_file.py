@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 
 from orchestration.landing import LandingFile
 from schemas.contracts import Extract, sql_checks
-from schemas.row_rules import reason_sql
+from schemas.row_rules import reason_sql, repeated_key_sql
 
 LINEAGE_COLUMNS = ("_month", "_source_file", "_source_revision", "_source_line")
 SQL_TYPES = {"str": "varchar", "date": "date", "int": "bigint", "month": "varchar"}
@@ -163,14 +163,13 @@ class CheckedFile:
         check_columns(table, extract, delivery.path)
         self.rows = table.num_rows
         self.con = duckdb.connect()
-        self.con.register("delivered_arrow", table)
-        columns = ", ".join(f'"{c}"' for c in [*extract.column_names, "_line"])
-        self.con.execute(f"create table delivered as select {columns} from delivered_arrow")
-        self.con.unregister("delivered_arrow")
+        columns = [*extract.column_names, "_line"]
+        self.con.register("delivered", table.select(columns))  # read in place, not copied
         self._check_contract()
-        self.con.execute(
-            f"create table judged as {reason_sql(extract, month, 'delivered')} order by _line"
-        )
+        self.keys_repeat = self.con.execute(repeated_key_sql(extract, "delivered")).fetchone()[0]
+        judged = reason_sql(extract, month, "delivered", self.keys_repeat)
+        self.con.execute(f"create table judged as {judged}")
+        self.con.unregister("delivered")
 
     def close(self) -> None:
         self.con.close()

@@ -153,7 +153,7 @@ def load_partition(settings: Settings, extract_name: str, month: str) -> LoadRep
         out = raw_path(settings, extract_name, month)
         write_parquet(checked.raw_table(), out)
         write_quarantine(checked.set_aside_table(), quarantine_path(settings, extract_name, month))
-        profile = profile_partition(checked.con, extract, month)
+        profile = profile_partition(checked.con, extract, month, keys_repeat=checked.keys_repeat)
         write_parquet(profile_table(profile), profile_path(settings, extract_name, month))
         by_reason = checked.set_aside_by_reason()
         delivered = checked.rows

@@ -81,11 +81,14 @@ def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-def profile_partition(con, extract: Extract, month: str, relation: str = "judged") -> pd.DataFrame:
+def profile_partition(
+    con, extract: Extract, month: str, relation: str = "judged", keys_repeat: bool = True
+) -> pd.DataFrame:
     """The profile of one delivered file: one row per region, in REGION_CODES order.
 
     `relation` in the DuckDB connection `con` holds the file as text (contract columns), `_line`
-    and `_reason` (the row rules' verdict: '' = kept, else `rule:column`); `month` is `YYYY-MM`.
+    and `_reason` (the row rules' verdict: '' = kept, else `rule:column`); `month` is `YYYY-MM`;
+    `keys_repeat` False says no key is delivered twice (each complete key is then distinct).
     """
     codes = list(geographies(extract))
     geography = "region_code" if "region_code" in extract.column_names else f"'{codes[0]}'"
@@ -97,6 +100,11 @@ def profile_partition(con, extract: Extract, month: str, relation: str = "judged
         # a record cannot be active before it starts (ISO dates compare as text)
         later = f"{_quoted(start_column)} > '{_month_end(month)}'"
         outside += f" or (_kept and coalesce({later}, false))"
+    first = (
+        f"row_number() over (partition by {', '.join(key)} order by _line) = 1"
+        if keys_repeat
+        else "true"
+    )
     in_person = ", ".join(f"'{m}'" for m in IN_PERSON_MODES)
     extras = (
         f"count(*) filter (where _kept and mode in ({in_person})) as in_person_rows"
@@ -115,9 +123,7 @@ def profile_partition(con, extract: Extract, month: str, relation: str = "judged
             select {geography} as _geography, *,
                 split_part(_reason, ':', 1) as _rule,
                 _reason = '' as _kept,
-                ({complete}) and row_number() over (
-                    partition by {", ".join(key)} order by _line
-                ) = 1 as _first_of_key
+                ({complete}) and {first} as _first_of_key
             from {relation}
         ),
         geographies(_geography, _order) as (values {geographies_sql})

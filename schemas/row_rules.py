@@ -25,10 +25,18 @@ def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-def reason_sql(extract: Extract, month: str | None, relation: str) -> str:
+def repeated_key_sql(extract: Extract, relation: str) -> str:
+    """A query that is true when some key is delivered more than once in `relation` (without
+    one, no row can be a duplicate and `reason_sql` can skip ranking the rows)."""
+    key = ", ".join(map(_quoted, extract.key))
+    return f"select exists (select 1 from {relation} group by {key} having count(*) > 1)"
+
+
+def reason_sql(extract: Extract, month: str | None, relation: str, keys_repeat: bool = True) -> str:
     """A query over `relation` (the file as text plus `_line`) adding `_reason` to every row.
 
-    `month` is the file's `YYYY-MM` (None for a reference extract, which has no partition).
+    `month` is the file's `YYYY-MM` (None for a reference extract, which has no partition);
+    `keys_repeat` False (see `repeated_key_sql`) says no key is delivered twice.
     """
     whens = [
         f"when {_quoted(c)} is null then '{NULL_REQUIRED}:{c}'" for c in extract.required_columns
@@ -41,6 +49,8 @@ def reason_sql(extract: Extract, month: str | None, relation: str) -> str:
             f"then '{OUTSIDE_PARTITION}:{extract.partition_column}'"
         )
     first_rules = f"case {' '.join(whens)} else '' end" if whens else "''"
+    if not keys_repeat:
+        return f"select *, {first_rules} as _reason from {relation}"
     key = ", ".join(map(_quoted, extract.key))
     duplicate = f"{DUPLICATE_KEY}:{'+'.join(extract.key)}"
     return f"""

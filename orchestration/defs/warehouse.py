@@ -1,6 +1,6 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and mart models, with dbt
-tests (including unit tests) as asset checks. All of them write the DuckDB warehouse, so they
-share the single-writer pool `warehouse`.
+tests as asset checks (dbt's unit tests are run by the test suite, not by production builds).
+All of them write the DuckDB warehouse, so they share the single-writer pool `warehouse`.
 
 Before dbt runs, the statistician's files it reads (targets, rating moderations) are checked
 (orchestration/configuration.py) and passed to dbt as variables. When dbt fails, the step fails
@@ -71,6 +71,9 @@ def warehouse_models(
     # stale table. There are no incremental models, so nothing else is affected.
     dbt_vars = settings.dbt_vars()
     command = ["build", "--full-refresh", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    # dbt's unit tests check the SQL, not the data: they belong to `make test`
+    # (tests/test_dbt_unit_tests.py), not to every production build
+    command += ["--exclude-resource-type", "unit_test"]
     # dbt's artefacts of this step live in the data folder, replaced run by run (never in the
     # source tree, never accumulating)
     target = settings.data_dir / "dbt" / context.op_def.name
