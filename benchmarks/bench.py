@@ -156,14 +156,14 @@ def _step_windows(instance: dg.DagsterInstance) -> list[tuple[str, float, float]
     return windows
 
 
-def _ingest_reports(instance: dg.DagsterInstance) -> list[dict]:
-    """The metadata of every ingest materialisation (rows delivered, phase timings)."""
+def _materializations(instance: dg.DagsterInstance, first: str) -> list[dict]:
+    """The metadata of every materialisation of assets whose key starts with `first`."""
     reports = []
     for run in instance.get_runs():
         materialized = dg.DagsterEventType.ASSET_MATERIALIZATION
         for entry in instance.all_logs(run.run_id, of_type=materialized):
             materialization = entry.dagster_event.event_specific_data.materialization
-            if materialization.asset_key.path[0] != "raw":
+            if materialization.asset_key.path[0] != first:
                 continue
             reports.append({k: v.value for k, v in materialization.metadata.items()})
     return reports
@@ -223,7 +223,7 @@ def run_stages(settings: Settings, sampler: MemorySampler, start: str, end: str)
         name = next((s for op, s in STAGE_OF_STEP.items() if step.startswith(op)), "orchestration")
         stages[name].seconds += until - at
         stages[name].windows.append((at, until))
-    reports = _ingest_reports(instance)
+    reports = _materializations(instance, "raw")
     step_seconds = sum(until - at for at, until in loading.windows)
     profile_seconds = PROFILE_TIMER.seconds
     profiling.seconds = profile_seconds
@@ -253,6 +253,11 @@ def run_stages(settings: Settings, sampler: MemorySampler, start: str, end: str)
         "held": summary.held,
         "stages": {name: stage.as_dict() for name, stage in stages.items()},
         "steps": steps,
+        "edition_files_seconds": {
+            key: report[key]
+            for report in _materializations(instance, "edition_files")
+            for key in ("workbook_xlsx_seconds", "workbook_ods_seconds", "bulletin_seconds")
+        },
     }
 
 

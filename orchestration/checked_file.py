@@ -164,12 +164,14 @@ class CheckedFile:
         self.rows = table.num_rows
         self.con = duckdb.connect()
         columns = [*extract.column_names, "_line"]
-        self.con.register("delivered", table.select(columns))  # read in place, not copied
+        self._table = table.select(columns)
+        self.con.register("delivered", self._table)  # read in place, not copied
         self._check_contract()
         self.keys_repeat = self.con.execute(repeated_key_sql(extract, "delivered")).fetchone()[0]
         judged = reason_sql(extract, month, "delivered", self.keys_repeat)
-        self.con.execute(f"create table judged as {judged}")
-        self.con.unregister("delivered")
+        # without a repeated key each row's reason depends on the row alone: a view, worked
+        # out as each output is read; ranking repeated keys is done once, into a table
+        self.con.execute(f"create {'table' if self.keys_repeat else 'view'} judged as {judged}")
 
     def close(self) -> None:
         self.con.close()
@@ -181,24 +183,29 @@ class CheckedFile:
         self.close()
 
     def _check_contract(self) -> None:
+        """One pass over the file counts each check's failures and finds its first line."""
         checks = sql_checks(self.extract)
         if not checks:
             return
-        failing = " union all ".join(
-            f"select _line, {i} as rule, {_literal(c.column)} as column_name, "
-            f'"{c.column}" as value from delivered where not {c.passes}'
-            for i, c in enumerate(checks)
+        figures = ", ".join(
+            f"count(*) filter (where not {c.passes}), min(_line) filter (where not {c.passes})"
+            for c in checks
         )
-        first = self.con.execute(
-            f"with failing as ({failing}) select _line, rule, value, count(*) over () "
-            "from failing order by _line, rule limit 1"
-        ).fetchone()
-        if first is None:
+        found = self.con.execute(f"select {figures} from delivered").fetchone()
+        failing = [
+            (found[2 * i + 1], i) for i in range(len(checks)) if found[2 * i]
+        ]  # (first line, rule) of each check that fails
+        if not failing:
             return
-        line, rule, value, count = first
+        count = sum(found[0::2])
+        line, rule = min(failing)
         check = checks[rule]
-        value = shorten(repr(value))
-        detail = f"column {check.column} = {value} is not {shorten(check.error, 200)}"
+        value = self.con.execute(
+            f'select "{check.column}" from delivered where _line = ?', [line]
+        ).fetchone()[0]
+        detail = (
+            f"column {check.column} = {shorten(repr(value))} is not {shorten(check.error, 200)}"
+        )
         if count > 1:
             detail += f" ({count - 1} more failing value{'s' if count > 2 else ''})"
         raise ContractBreach(self.delivery.path, "bad value", line, detail)

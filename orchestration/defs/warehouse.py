@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -35,6 +36,22 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
         return fqn[1] if len(fqn) > 2 else "warehouse"
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def clear_artefacts(target: Path, keep: str) -> None:
+    """Remove the artefacts of the last dbt run from `target`, keeping the file `keep`."""
+    if not target.is_dir():
+        return
+    for path in target.iterdir():
+        if path.name == keep:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def dbt_failures(run_results: Mapping[str, Any]) -> list[str]:
@@ -75,9 +92,11 @@ def warehouse_models(
     # (tests/test_dbt_unit_tests.py), not to every production build
     command += ["--exclude-resource-type", "unit_test"]
     # dbt's artefacts of this step live in the data folder, replaced run by run (never in the
-    # source tree, never accumulating)
+    # source tree, never accumulating), except dbt's partial-parse cache: with it dbt parses
+    # only what changed since the last build (it reparses everything when a file, variable or
+    # environment variable it reads has changed)
     target = settings.data_dir / "dbt" / context.op_def.name
-    shutil.rmtree(target, ignore_errors=True)
+    clear_artefacts(target, keep=PARTIAL_PARSE)
     invocation = dbt.cli(command, context=context, raise_on_error=False, target_path=target)
     yield from invocation.stream()
     if not invocation.is_successful():
