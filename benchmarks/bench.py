@@ -50,7 +50,7 @@ from orchestration.partitions import month_range  # noqa: E402
 from orchestration.runner import run_pipeline  # noqa: E402
 from orchestration.settings import Settings  # noqa: E402
 
-warnings.filterwarnings("ignore", message=".*currently in preview")  # Dagster's own notices
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)  # Dagster's own notices
 CALENDAR = ROOT / "dbt_project" / "seeds" / "business_calendar.csv"
 STAGE_OF_STEP = {
     "warehouse_models": "dbt",

@@ -95,7 +95,7 @@ def warehouse_models(
     # source tree, never accumulating), except dbt's partial-parse cache: with it dbt parses
     # only what changed since the last build (it reparses everything when a file, variable or
     # environment variable it reads has changed)
-    target = settings.data_dir / "dbt" / context.op_def.name
+    target = settings.data_dir / "dbt" / context.op_handle.name  # one folder per dbt step
     clear_artefacts(target, keep=PARTIAL_PARSE)
     invocation = dbt.cli(command, context=context, raise_on_error=False, target_path=target)
     yield from invocation.stream()
