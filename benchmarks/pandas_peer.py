@@ -56,21 +56,37 @@ EXTRACTS = {
     "events": {
         "key": "event_id",
         "required": [
-            "event_id", "crn", "region_code", "event_type", "start_date",
-            "main_offence_category", "expected_end_date",
-        ],  # fmt: skip
+            "event_id",
+            "crn",
+            "region_code",
+            "event_type",
+            "start_date",
+            "main_offence_category",
+            "expected_end_date",
+        ],
         "optional": ["release_type", "termination_date"],
         "partition": None,
         "keep": [
-            "event_id", "crn", "region_code", "event_type", "start_date", "release_type",
+            "event_id",
+            "crn",
+            "region_code",
+            "event_type",
+            "start_date",
+            "release_type",
             "termination_date",
-        ],  # fmt: skip
+        ],
     },
     "contacts": {
         "key": "contact_id",
         "required": [
-            "contact_id", "crn", "event_id", "region_code", "contact_date", "mode", "outcome",
-        ],  # fmt: skip
+            "contact_id",
+            "crn",
+            "event_id",
+            "region_code",
+            "contact_date",
+            "mode",
+            "outcome",
+        ],
         "optional": [],
         "partition": "contact_date",
         "keep": ["contact_id", "crn", "event_id", "contact_date", "mode"],
@@ -78,8 +94,14 @@ EXTRACTS = {
     "accommodation_checks": {
         "key": "check_id",
         "required": [
-            "check_id", "event_id", "crn", "region_code", "checkpoint", "check_date", "status",
-        ],  # fmt: skip
+            "check_id",
+            "event_id",
+            "crn",
+            "region_code",
+            "checkpoint",
+            "check_date",
+            "status",
+        ],
         "optional": [],
         "partition": "check_date",
         "keep": ["check_id", "event_id", "checkpoint", "check_date", "status"],
@@ -199,9 +221,7 @@ def initial_appointment_cases(
         ["event_id", "region_code", "event_type", "release_type", "start_date"],
     ]
     licence = cases["event_type"] == "LICENCE"
-    allowed = np.where(
-        licence, np.where(cases["release_type"] == "REMAND_FROM_COURT", 3, 1), 5
-    )
+    allowed = np.where(licence, np.where(cases["release_type"] == "REMAND_FROM_COURT", 3, 1), 5)
     cases = cases.assign(
         measure_code=np.where(licence, "SL005", "SL004"),
         month=month_index(cases["start_date"]),
@@ -267,16 +287,14 @@ def sl007_cases(
 
 def sl014_cases(events: pd.DataFrame, checks: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
     """SL014: releases on licence housed (SETTLED or TEMPORARY) on the night of release."""
+    in_range = month_index(events["start_date"]).between(first, last)
     releases = events.loc[
-        (events["event_type"] == "LICENCE") & month_index(events["start_date"]).between(first, last),
-        ["event_id", "region_code", "start_date"],
+        (events["event_type"] == "LICENCE") & in_range, ["event_id", "region_code", "start_date"]
     ]
-    night = releases[["event_id", "start_date"]].merge(
-        checks.loc[
-            checks["checkpoint"] == "RELEASE_NIGHT", ["event_id", "check_id", "check_date", "status"]
-        ],
-        on="event_id",
-    )
+    release_night = checks.loc[
+        checks["checkpoint"] == "RELEASE_NIGHT", ["event_id", "check_id", "check_date", "status"]
+    ]
+    night = releases[["event_id", "start_date"]].merge(release_night, on="event_id")
     night = night[
         (night["check_date"] >= night["start_date"])
         & (night["check_date"] <= night["start_date"] + pd.Timedelta(days=1))
@@ -376,7 +394,10 @@ def main() -> int:
     parser.add_argument("--calendar", type=Path, default=CALENDAR, help="business_calendar seed")
     parser.add_argument("--warehouse", type=Path, help="compare with this pipeline warehouse")
     args = parser.parse_args()
-    cells, seconds = run_peer(args.landing, args.start, args.end, args.calendar)
+    try:
+        cells, seconds = run_peer(args.landing, args.start, args.end, args.calendar)
+    except ValueError as error:
+        parser.error(str(error))
     print(f"pandas peer: {len(cells):,} cells in {seconds:.2f}s")
     if args.warehouse:
         compared, mismatched, mismatches = compare_with_warehouse(cells, args.warehouse)
