@@ -341,8 +341,8 @@ def print_table(figures: dict) -> None:
     first, second = figures["first_run"], figures["new_month_run"]
     generation = figures["generation"]
     print()
-    print(f"{'stage':<30}{'15 months':>10}{'rows/s':>12}{'peak MB':>9}"
-          f"{'16th month':>12}{'rows/s':>12}{'peak MB':>9}")  # fmt: skip
+    print(f"{'stage':<30}{'first run':>10}{'rows/s':>12}{'peak MB':>9}"
+          f"{'new month':>12}{'rows/s':>12}{'peak MB':>9}")  # fmt: skip
     gen = generation["first"]
     print(
         f"{'generation':<30}{gen['seconds']:>9.1f}s{_rate(gen['rows'], gen['seconds'])}"
@@ -361,8 +361,8 @@ def print_table(figures: dict) -> None:
         f"{_rate(second['rows_delivered'], second['seconds'])}{second['peak_mb']:>9,}"
     )
     print(
-        f"\n15 months: {first['extract_months_loaded']} extract-months, "
-        f"{first['rows_delivered']:,} rows; sixteenth: {second['extract_months_loaded']} "
+        f"\nfirst run: {first['extract_months_loaded']} extract-months, "
+        f"{first['rows_delivered']:,} rows; new month: {second['extract_months_loaded']} "
         f"extract-months ({figures['delivered_files']} files), {second['rows_delivered']:,} rows"
     )
     for peer in ("floor", "pandas_peer"):
