@@ -1,6 +1,7 @@
 """Loading one extract-month: read the landing file, check its contract, write raw Parquet.
 
-`load_partition` is what each monthly ingest asset runs. A delivery whose control file
+`load_partition` is what each monthly ingest asset runs; the file is read and checked (contract,
+row rules, profile) in DuckDB by orchestration/checked_file.py. A delivery whose control file
 (DESIGN §3) disagrees with it is rejected as a truncated or corrupted transfer; the extraction
 time (control file, else the file's modification time, marked as assumed) goes into the load
 ledger, where dbt reads it to decide when a case is final. Besides the raw Parquet and the

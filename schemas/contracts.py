@@ -2,8 +2,10 @@
 
 This module is the one place the landing-zone contract of DESIGN §3 is written down. Everything
 else (the ingestion assets, the demo data generator's tests, the dbt sources) reads it from here.
-Each extract is declared as data (`Extract` and `Column`); `pandera_schema()` turns a declaration
-into the pandera schema that checks a delivered file.
+Each extract is declared as data (`Extract` and `Column`); `column_rules()` lists each column's
+checks once, and from that list `sql_checks()` gives the DuckDB predicates ingestion checks a
+delivered file with (orchestration/checked_file.py) and `pandera_schema()` the same contract as
+a pandera schema (documentation, the seam test `tests/test_contract_seam.py`).
 
 Two kinds of rule live here:
 - contract rules (a missing or unexpected column, a value of the wrong type, an unknown code):
