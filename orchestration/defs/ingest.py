@@ -1,10 +1,9 @@
 """Ingest assets: one monthly-partitioned asset per landing-zone extract.
 
 Each partition checks the month's delivery against its contract (schemas/contracts.py, checked
-in DuckDB by orchestration/checked_file.py),
-sets aside implausible rows with a reason, and writes raw Parquet and the month's quality
-profile. A breach fails that partition only, with the file, line and rule in the error; earlier
-loads stay as they were.
+in DuckDB by orchestration/checked_file.py), sets aside implausible rows with a reason, and
+writes raw Parquet and the month's quality profile. A breach fails that partition only, with
+the file, line and rule in the error; earlier loads stay as they were.
 
 Each asset also carries one partitioned asset check per data-quality rule (schemas/quality.py),
 evaluated with the materialisation against the earlier months' profiles already on disk. They
