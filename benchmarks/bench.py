@@ -47,6 +47,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 import orchestration.defs.ingest as ingest_defs_module  # noqa: E402
 import orchestration.ingest as ingest_module  # noqa: E402
 from orchestration.partitions import month_range  # noqa: E402
+from orchestration.run_report import step_windows  # noqa: E402
 from orchestration.runner import run_pipeline  # noqa: E402
 from orchestration.settings import Settings  # noqa: E402
 
@@ -139,21 +140,7 @@ class Stage:
 
 def _step_windows(instance: dg.DagsterInstance) -> list[tuple[str, float, float]]:
     """(step key, start, end) of every step of every run in the instance."""
-    windows = []
-    for run in instance.get_runs():
-        starts = {}
-        for entry in instance.all_logs(run.run_id):
-            event = entry.dagster_event
-            if event is None or not entry.step_key:
-                continue
-            if event.event_type == dg.DagsterEventType.STEP_START:
-                starts[entry.step_key] = entry.timestamp
-            elif event.event_type in (
-                dg.DagsterEventType.STEP_SUCCESS,
-                dg.DagsterEventType.STEP_FAILURE,
-            ):
-                windows.append((entry.step_key, starts.pop(entry.step_key), entry.timestamp))
-    return windows
+    return step_windows(instance, [run.run_id for run in instance.get_runs()])
 
 
 def _materializations(instance: dg.DagsterInstance, first: str) -> list[dict]:
@@ -215,9 +202,8 @@ def run_stages(settings: Settings, sampler: MemorySampler, start: str, end: str)
     profiling = stages["quality profiles and checks"]
     steps: dict[str, float] = {}
     for step, at, until in _step_windows(instance):
-        key = "raw (ingest steps)" if step.startswith("raw__") else step
-        steps[key] = round(steps.get(key, 0.0) + until - at, 2)
-        if step.startswith("raw__"):
+        steps[step] = round(steps.get(step, 0.0) + until - at, 2)
+        if step.startswith("ingest_month"):
             loading.windows.append((at, until))
             continue
         name = next((s for op, s in STAGE_OF_STEP.items() if step.startswith(op)), "orchestration")
@@ -229,7 +215,7 @@ def run_stages(settings: Settings, sampler: MemorySampler, start: str, end: str)
     profiling.seconds = profile_seconds
     loading.seconds = step_seconds - profile_seconds
     profiling.windows = loading.windows
-    delivered = sum(int(r["rows_delivered"]) for r in reports)
+    delivered = sum(int(r["rows_delivered"]) for r in reports if "rows_delivered" in r)
     loading.rows = profiling.rows = delivered
     stages["orchestration"].seconds = (ended - began) - sum(
         s.seconds for n, s in stages.items() if n != "orchestration"

@@ -1,14 +1,16 @@
 """The `probation-pipeline` command: demo data, pipeline runs, quality flags, business-day seed.
 
 Every command prints one clear line when it fails (no traceback) and exits non-zero:
-2 for a usage error, 1 for a failed run. `--landing` and `--data-dir` default to the
-environment variables PROBATION_LANDING_DIR and PROBATION_DATA_DIR.
+2 for a usage error (no deliveries in the months asked among them), 1 for a failed run.
+`--landing` and `--data-dir` default to the environment variables PROBATION_LANDING_DIR and
+PROBATION_DATA_DIR. `run` records its Dagster runs in the instance `make ui` shows (DAGSTER_HOME,
+else `<data>/dagster_home`) unless `--no-history` is given, shows progress as it goes and ends
+with a summary per stage.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -35,20 +37,44 @@ def _month(value: str) -> str:
     return value
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (
+        f"probation-pipeline {of('probation-pipeline')} (Dagster {of('dagster')}, "
+        f"dbt-core {of('dbt-core')}, dbt-duckdb {of('dbt-duckdb')}, DuckDB {of('duckdb')})"
+    )
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Option help with its default."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="probation-pipeline",
-        description="Probation performance statistics for England and Wales.",
+        description="Probation performance statistics for England and Wales. Months are "
+        "YYYY-MM, ranges inclusive. Exit codes: 0 done (an edition held back by the quality "
+        "gate included), 1 a run failed, 2 a usage error.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    demo = sub.add_parser("demo-data", help="write a synthetic landing zone")
+    demo = sub.add_parser("demo-data", help="write a synthetic landing zone", formatter_class=_Help)
     demo.add_argument("--scale", type=float, default=0.02, help="1.0 = national volumes")
-    demo.add_argument("--start", type=_month, default="2019-04")
-    demo.add_argument("--end", type=_month, default="2025-03")
+    demo.add_argument("--start", type=_month, default="2019-04", help="first month, YYYY-MM")
+    demo.add_argument("--end", type=_month, default="2025-03", help="last month, YYYY-MM")
     demo.add_argument("--out", type=Path, help="landing folder (default PROBATION_LANDING_DIR)")
-    demo.add_argument("--seed", type=int, default=20190401)
-    demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    demo.add_argument("--seed", type=int, default=20190401, help="random seed")
+    demo.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="file format of the extracts"
+    )
     demo.add_argument(
         "--inject",
         action="append",
@@ -69,13 +95,34 @@ def _parser() -> argparse.ArgumentParser:
         help="write no .ctl control files (the files' modification time is the extraction time)",
     )
 
-    run = sub.add_parser("run", help="load the landing zone and build every output")
-    run.add_argument("--start", type=_month, help="first month to load (inclusive)")
-    run.add_argument("--end", type=_month, help="last month to load (inclusive)")
+    run = sub.add_parser(
+        "run",
+        help="load the landing zone and build every output",
+        description="Load every extract-month delivered and not yet loaded (CSV or Parquet, "
+        "<landing>/<extract>/<extract>_YYYY-MM[_rN].csv), then rebuild the warehouse, the "
+        "quality flags, the edition and the analyst snapshot (skipped when nothing they read "
+        "has changed). The Dagster runs are recorded in DAGSTER_HOME, else "
+        "<data>/dagster_home, which `make ui` shows.",
+    )
+    run.add_argument(
+        "--start", type=_month, help="first month to load, YYYY-MM (default: first delivered)"
+    )
+    run.add_argument(
+        "--end", type=_month, help="last month to load, YYYY-MM (default: last delivered)"
+    )
     run.add_argument("--landing", type=Path, help="landing folder (PROBATION_LANDING_DIR)")
     run.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
-    run.add_argument("--edition", type=_month, help="edition to build (default: newest month)")
-    run.add_argument("--force", action="store_true", help="reload months already loaded")
+    run.add_argument(
+        "--edition", type=_month, help="edition to build, YYYY-MM (default: newest month)"
+    )
+    run.add_argument(
+        "--force", action="store_true", help="reload months already loaded and rebuild all"
+    )
+    run.add_argument(
+        "--no-history",
+        action="store_true",
+        help="record nothing in the Dagster instance (a throwaway run the UI will not show)",
+    )
     run.add_argument("--verbose", action="store_true", help="show Dagster's run log")
 
     flags = sub.add_parser("flags", help="list the data-quality flags and their review state")
@@ -195,13 +242,16 @@ def _demo_data(args: argparse.Namespace) -> int:
         f"{late.get('requirements', 0):,} requirements"
         + ("" if summary.get("control_files", True) else "; no control files")
     )
-    for defect in summary.get("defects", []):
-        print(f"  defect: {defect}")
+    defects = summary.get("defects", [])
+    if defects:
+        print(f"  {len(defects)} data defects injected on purpose, for the quality checks to find:")
+    for defect in defects:
+        print(f"    - {defect}")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestration.runner import gap_lines, run_pipeline
+    from orchestration.runner import run_pipeline
     from orchestration.settings import Settings
 
     settings = Settings.from_env(args.landing, args.data_dir)
@@ -218,26 +268,31 @@ def _run(args: argparse.Namespace) -> int:
         if args.edition not in months:
             held = f"data runs from {months[0]} to {months[-1]}" if months else "no data yet"
             raise UsageError(f"--edition {args.edition}: no data for that month ({held})")
+    from orchestration.runner import months_to_run
+
+    if not months_to_run(settings, args.start, args.end):
+        span = f" from {args.start or 'the first'} to {args.end or 'the last'} month"
+        raise UsageError(f"{settings.landing_dir}: no deliveries{span}")
     began = time.perf_counter()
-    summary = run_pipeline(
-        settings,
-        start=args.start,
-        end=args.end,
-        edition=args.edition,
-        force=args.force,
-        instance=_instance(),
-        log_level="DEBUG" if args.verbose else "CRITICAL",
-        quiet=not args.verbose,
-    )
-    elapsed = time.perf_counter() - began
-    print(
-        f"Loaded {len(summary.loaded)} extract-months ({summary.up_to_date} already up to date) "
-        f"for {len(summary.months)} months in {elapsed:.1f}s."
-    )
-    if summary.gaps:
-        print("Not delivered (yet): cells that need these extract-months stay provisional")
-        for line in gap_lines(summary.gaps):
-            print(f"  {line}")
+    instance = _instance(settings, history=not args.no_history)
+    out = sys.stdout
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - began:6.1f}s] {message}", file=out, flush=True)
+
+    with instance:
+        summary = run_pipeline(
+            settings,
+            start=args.start,
+            end=args.end,
+            edition=args.edition,
+            force=args.force,
+            instance=instance,
+            log_level="DEBUG" if args.verbose else "CRITICAL",
+            quiet=not args.verbose,
+            progress=progress,
+        )
+    _print_summary(settings, summary, time.perf_counter() - began, history=not args.no_history)
     if summary.failures:
         log = f"; log: {summary.log_file}" if summary.log_file else ""
         if len(summary.failures) == 1:  # one problem, one line
@@ -251,15 +306,47 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"Warehouse:        {settings.warehouse_path}")
+    return 0
+
+
+def _print_summary(settings, summary, elapsed: float, history: bool) -> None:
+    """The closing summary: what was loaded, each stage's time, the flags in the edition's
+    window, whether the edition was staged or held, and where outputs, history and log are."""
+    from orchestration.instance import dagster_home
+    from orchestration.publication import edition_window
+    from orchestration.runner import gap_lines
+
     print(
-        f"Analyst snapshot: {settings.analytics_path} (Parquet in {settings.analytics_parquet_dir})"
+        f"Done in {elapsed:.1f}s: loaded {len(summary.loaded)} extract-months "
+        f"({summary.up_to_date} already up to date) for {len(summary.months)} months; "
+        f"{summary.set_aside:,} rows set aside."
     )
+    for stage, seconds in summary.stages.items():
+        print(f"  {stage:<14}{seconds:8.1f}s")
+    if summary.gaps:
+        print("Not delivered (yet): cells that need these extract-months stay provisional")
+        for line in gap_lines(summary.gaps):
+            print(f"  {line}")
+    if summary.failures:
+        return
+    if summary.current_since:
+        print(
+            f"Nothing new since the last refresh ({summary.current_since}): the warehouse, "
+            "the edition and the snapshot are current (--force rebuilds them)."
+        )
+    if summary.edition:
+        months = edition_window(summary.edition).months
+        flags = summary.flags or {}
+        print(
+            f"Quality flags in the edition's window ({months[0]} to {months[-1]}): "
+            f"{flags.get('raised', 0)} raised, {flags.get('unreviewed', 0)} unreviewed"
+            + (f" (see: {_this_command()} flags --unreviewed)" if flags.get("unreviewed") else "")
+        )
     if summary.held:
-        print(f"Edition {summary.edition} is held back (not staged, or staged but not valid):")
+        print(f"Edition {summary.edition} held back (not staged, or staged but not valid):")
         for reason in summary.held:
             print(f"  - {reason}")
-    else:
+    elif summary.edition:
         staged = settings.staging_dir / str(summary.edition)
         print(f"Edition {summary.edition} staged and validated: {staged}")
         print(f"  bulletin: {staged / 'bulletin.html'}")
@@ -269,20 +356,24 @@ def _run(args: argparse.Namespace) -> int:
         )
         for notice in summary.notices:
             print(f"  {notice}")
-    return 0
+    print(f"Warehouse:        {settings.warehouse_path}")
+    print(
+        f"Analyst snapshot: {settings.analytics_path} (Parquet in {settings.analytics_parquet_dir})"
+    )
+    if history:
+        print(f"Run history:      {dagster_home(settings)} (make ui shows it)")
+    if summary.log_file:
+        print(f"Log:              {summary.log_file}")
 
 
-def _instance():
-    """The Dagster instance at PROBATION_DAGSTER_HOME (set it to the UI's DAGSTER_HOME, e.g.
-    data/dagster_home, to see command-line runs in the UI), else an ephemeral one: recording
-    every partition's events in SQLite roughly doubles the time of a long backfill."""
+def _instance(settings, history: bool):
+    """The instance `make ui` shows (orchestration/instance.py), or with history off a
+    throwaway one."""
     import dagster as dg
 
-    home = os.environ.get("PROBATION_DAGSTER_HOME")
-    if home and (Path(home) / "dagster.yaml").exists():
-        os.environ["DAGSTER_HOME"] = str(Path(home).resolve())  # dagster.yaml reads it
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    from orchestration.instance import recorded_instance
+
+    return recorded_instance(settings) if history else dg.DagsterInstance.ephemeral()
 
 
 def _flags(args: argparse.Namespace) -> int:
@@ -361,6 +452,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    # Dagster's notices about preview and beta APIs are for developers, not for operators
+    warnings.filterwarnings("ignore", module="dagster")
+    warnings.filterwarnings("ignore", message=".*(preview|beta).*")
     try:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)

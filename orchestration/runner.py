@@ -5,7 +5,10 @@ only its own partition), then, if every load succeeded, rebuilds everything down
 run. A quality gate that holds an edition back is reported, not raised: the marts and the
 analyst snapshot are still built. An extract-month not delivered (yet) between the first and
 the last month delivered is a gap (DESIGN §9): reported, not a failure; the cells that need it
-stay provisional (int_case_window_holds).
+stay provisional (int_case_window_holds). When nothing was loaded and nothing the refresh
+reads has changed (orchestration/refresh_state.py), the outputs are current and the refresh is
+skipped. Runs are tagged as started from the command line; one whose process died is marked
+failed at the next start (orchestration/instance.py), freeing its warehouse pool slot.
 """
 
 from __future__ import annotations
@@ -13,14 +16,20 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
+from dagster._core.utils import make_new_run_id
 
 from orchestration.configuration import configuration_problems
+from orchestration.defs.ingest import LEDGER_KEY
 from orchestration.ingest import needs_load
+from orchestration.instance import command_line_tags, reclaim_abandoned_runs
 from orchestration.landing import (
     AmbiguousDelivery,
     delivered_months,
@@ -28,6 +37,10 @@ from orchestration.landing import (
     latest_delivery,
 )
 from orchestration.partitions import month_range
+from orchestration.publication import edition_window
+from orchestration.quality import read_flags
+from orchestration.refresh_state import current_state, forget_state, record_state, refresh_digest
+from orchestration.run_report import stage_of, stage_seconds
 from orchestration.settings import Settings
 from orchestration.warehouse_lock import warehouse_lock_problem
 from schemas.contracts import MONTHLY_EXTRACTS
@@ -55,6 +68,10 @@ class RunSummary:
     edition: str | None = None
     notices: list[str] = field(default_factory=list)
     log_file: Path | None = None
+    set_aside: int = 0  # rows set aside by the loads of this run
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    flags: dict[str, int] = field(default_factory=dict)  # raised, unreviewed in the window
+    current_since: str | None = None  # nothing to refresh: outputs current since then
 
     @property
     def ok(self) -> bool:
@@ -89,7 +106,8 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
             continue
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
-            messages.append(plain(data.user_failure_data.description))
+            lines = data.user_failure_data.description.splitlines()  # one per failed file
+            messages += [plain(line) for line in lines if line.strip()]
             continue
         error = data.error
         while error is not None and error.cause is not None:
@@ -135,34 +153,90 @@ def run_pipeline(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "INFO",
     quiet: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Ingest the months in [start, end] that need it, then refresh everything downstream.
+    """Ingest the months in [start, end] that need it, then refresh everything downstream
+    (unless nothing it reads has changed since the last refresh and `force` is not set).
 
     With `quiet`, what the steps print (dbt's log among it) goes to a file under
-    `<data>/logs/` instead of the terminal; the summary names the file.
+    `<data>/logs/` instead of the terminal; the summary names the file. `progress` is called
+    with a short line as each month and each step starts.
     """
+    progress = progress or (lambda _: None)
     if not quiet:
-        return _run(settings, start, end, edition, force, instance, log_level)
+        return _run(settings, start, end, edition, force, instance, log_level, progress)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
     for old in sorted(log_dir.glob("run-*.log"))[: -settings.keep_logs + 1 or None]:
         old.unlink(missing_ok=True)  # keep the newest logs only: nothing grows without bound
     with log_file.open("w") as handle, contextlib.redirect_stdout(handle):
-        summary = _run(settings, start, end, edition, force, instance, log_level)
+        summary = _run(settings, start, end, edition, force, instance, log_level, progress)
     summary.log_file = log_file
     return summary
 
 
-def _run(settings, start, end, edition, force, instance, log_level) -> RunSummary:
+def _execute(job, instance, progress=None, **kwargs) -> dg.ExecuteInProcessResult:
+    """Execute a job in process; with `progress`, report each step as it starts (read back
+    from the instance's event log by a watcher thread)."""
+    run_id = make_new_run_id()
+    done = threading.Event()
+
+    def watch() -> None:
+        seen: set[str] = set()
+        while not done.wait(0.5):
+            try:
+                records = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+            except Exception:  # noqa: BLE001 - progress is a courtesy: never fail a run over it
+                continue
+            for record in records:
+                if record.step_key not in seen:
+                    seen.add(record.step_key)
+                    progress(f"{stage_of(record.step_key) or 'step'}: {record.step_key}")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if progress is not None:
+        watcher.start()
+    try:
+        return job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags=command_line_tags(),
+            **kwargs,
+        )
+    finally:
+        done.set()
+        if watcher.is_alive():
+            watcher.join()
+
+
+def _loaded(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Extracts whose raw asset was materialised by an ingest run."""
+    keys = [e.asset_key for e in result.all_events if e.is_step_materialization]
+    return [key.path[1] for key in keys if key.path[0] == "raw" and key != LEDGER_KEY]
+
+
+def _set_aside(result: dg.ExecuteInProcessResult) -> int:
+    return sum(
+        int(m.metadata["rows_set_aside"].value)
+        for event in result.all_events
+        if event.is_step_materialization
+        for m in [event.step_materialization_data.materialization]
+        if "rows_set_aside" in m.metadata
+    )
+
+
+def _run(settings, start, end, edition, force, instance, log_level, progress) -> RunSummary:
     os.environ["PROBATION_LANDING_DIR"] = str(settings.landing_dir)
     os.environ["PROBATION_DATA_DIR"] = str(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     instance = instance or dg.DagsterInstance.ephemeral()
     defs = load_definitions()
+    reclaim_abandoned_runs(instance)  # a killed run's pool slot must not hold this one
     summary = RunSummary(months=months_to_run(settings, start, end))
     summary.failures += configuration_problems(settings)  # before any work starts
-    lock = warehouse_lock_problem(settings)
+    lock = warehouse_lock_problem(settings, instance)
     summary.failures += [lock] if lock else []
     if summary.failures:
         return summary
@@ -174,7 +248,8 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
 
     logging = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ingest_job = defs.resolve_job_def("ingest_job")
-    for month in summary.months:
+    run_ids = []
+    for number, month in enumerate(summary.months, start=1):
         state = {e: _delivery_state(settings, e, month) for e in MONTHLY_EXTRACTS}
         missing = [e for e, found in state.items() if found == "missing"]
         for extract in missing:
@@ -187,26 +262,45 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
         summary.up_to_date += sum(found == "delivered" for found in state.values()) - len(targets)
         if not targets:
             continue
-        result = ingest_job.execute_in_process(
-            partition_key=month,
-            asset_selection=[dg.AssetKey(["raw", e]) for e in targets],
-            instance=instance,
-            run_config=logging,
-            raise_on_error=False,
+        progress(
+            f"loading {month} ({number} of {len(summary.months)} months): "
+            f"{len(targets)} extract{'s' if len(targets) > 1 else ''}"
         )
-        failed = {event.step_key for event in result.all_events if event.is_step_failure}
+        result = _execute(
+            ingest_job,
+            instance,
+            partition_key=month,
+            asset_selection=[*(dg.AssetKey(["raw", e]) for e in targets), LEDGER_KEY],
+            run_config=logging,
+        )
+        run_ids.append(result.run_id)
         summary.failures += _failure_messages(result)
-        summary.loaded += [(e, month) for e in targets if not any(e in s for s in failed)]
+        summary.loaded += [(e, month) for e in _loaded(result)]
+        summary.set_aside += _set_aside(result)
 
     if summary.failures:
+        summary.stages = stage_seconds(instance, run_ids)
         return summary
 
+    digest = refresh_digest(settings, edition)
+    state = None if force else current_state(settings, digest)
+    if state is not None:  # nothing it reads has changed: the outputs are current
+        summary.refreshed, summary.current_since = True, state["at"]
+        summary.edition, summary.held = state["edition"], state["held"]
+        summary.notices, summary.flags = state["notices"], state["flags"]
+        summary.stages = stage_seconds(instance, run_ids)
+        return summary
+    forget_state(settings)
+
+    progress("refreshing the warehouse, the quality flags, the edition and the snapshot")
     run_config = dict(logging)
     if edition:
         run_config["ops"] = {op: {"config": {"edition": edition}} for op in EDITION_OPS}
-    result = defs.resolve_job_def("refresh_job").execute_in_process(
-        run_config=run_config, instance=instance, raise_on_error=False
+    result = _execute(
+        defs.resolve_job_def("refresh_job"), instance, progress, run_config=run_config
     )
+    run_ids.append(result.run_id)
+    summary.stages = stage_seconds(instance, run_ids)
     held = [
         evaluation.description or evaluation.check_name
         for evaluation in result.get_asset_check_evaluations()
@@ -228,4 +322,33 @@ def _run(settings, start, end, edition, force, instance, log_level) -> RunSummar
         notice = str(materialization.metadata["ods"].value)
         if notice.startswith("ODS not produced"):
             summary.notices.append(notice)
+    if summary.refreshed:
+        summary.flags = window_flags(settings, summary.edition)
+        record_state(
+            settings,
+            digest,
+            {
+                "edition": summary.edition,
+                "held": summary.held,
+                "notices": summary.notices,
+                "flags": summary.flags,
+            },
+        )
     return summary
+
+
+def window_flags(settings: Settings, edition: str | None) -> dict[str, int]:
+    """Quality flags raised in the months of the edition's window, and how many of them await
+    a review (status WARN), from the flags the refresh wrote."""
+    if not edition:
+        return {"raised": 0, "unreviewed": 0}
+    try:
+        flags = read_flags(settings)
+    except FileNotFoundError:
+        return {"raised": 0, "unreviewed": 0}
+    months = set(edition_window(edition).months)
+    in_window = flags[pd.to_datetime(flags["month"]).dt.strftime("%Y-%m").isin(months)]
+    return {
+        "raised": len(in_window),
+        "unreviewed": int(in_window["status"].eq("WARN").sum()),
+    }

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs.ingest import ingest_assets, load_ledger
+from orchestration.defs.ingest import ingest_month
 from orchestration.defs.publication import (
     edition_files,
     publication_respects_quality_gate,
@@ -18,8 +18,7 @@ from orchestration.defs.warehouse import warehouse_models
 def assets() -> dg.Definitions:
     return dg.Definitions(
         assets=[
-            *ingest_assets,
-            load_ledger,
+            ingest_month,
             warehouse_models,
             quality_flags,
             publication_tables,

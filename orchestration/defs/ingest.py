@@ -1,33 +1,46 @@
-"""Ingest assets: one monthly-partitioned asset per landing-zone extract.
+"""Ingest: one monthly-partitioned multi-asset loading every landing-zone extract of a month.
 
-Each partition checks the month's delivery against its contract (schemas/contracts.py, checked
-in DuckDB by orchestration/checked_file.py), sets aside implausible rows with a reason, and
-writes raw Parquet and the month's quality profile. A breach fails that partition only, with
-the file, line and rule in the error; earlier loads stay as they were.
+Each extract is its own asset (`raw/<extract>`); the load ledger (`raw/loads`, one row per
+extract-month loaded, which dbt reads as the source `raw.loads`) is produced by the same step.
+Any subset can be selected (the command line selects the extracts that need loading). For each
+selected extract the month's delivery is checked against its contract (schemas/contracts.py,
+checked in DuckDB by orchestration/checked_file.py), implausible rows are set aside with a
+reason, and raw Parquet and the month's quality profile are written. A breach fails that
+extract-month only, with the file, line and rule in the error: the other extracts of the month
+are still loaded (and reported) before the step fails, and earlier loads stay as they were.
 
-Each asset also carries one partitioned asset check per data-quality rule (schemas/quality.py),
+Each extract also carries one partitioned asset check per data-quality rule (schemas/quality.py),
 evaluated with the materialisation against the earlier months' profiles already on disk. They
 have severity WARN: a flagged month is loaded all the same, and the check's metadata says which
 regions were flagged and the figures found. Whether a flag holds back publication is decided
 over the whole history by the `quality_flags` asset and `period_quality`.
+
+A backfill runs one run per month (failure isolation and per-month metadata), queued with
+bounded concurrency (dagster.yaml, `run_queue`).
 """
 
 import dagster as dg
+import pyarrow.parquet as pq
 
-from orchestration.ingest import ContractBreach, MissingDelivery, load_partition
+from orchestration.asset_metadata import DATA_ENGINEERING, arrow_schema, table_metadata
+from orchestration.ingest import ContractBreach, MissingDelivery, load_partition, manifest_path
 from orchestration.partitions import monthly_partitions
 from orchestration.quality import CheckOutcome, partition_checks, rules_for
 from orchestration.resources import PipelineResource
 from schemas.contracts import EXTRACTS, Extract
 from schemas.quality import RULES, ThresholdsError
 
+LEDGER_KEY = dg.AssetKey(["raw", "loads"])
+EXTRACT_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
 
-def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+
+def _check_result(extract: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
     table = "\n".join(
         ["| region | found |", "|---|---|"]
         + [f"| {region} | {detail} |" for region, detail in outcome.details.items()]
     )
     return dg.AssetCheckResult(
+        asset_key=EXTRACT_KEYS[extract],
         check_name=outcome.rule,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.WARN,
@@ -40,22 +53,13 @@ def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
-def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=extract.name,
-        key_prefix="raw",
+def _extract_spec(extract: Extract) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=EXTRACT_KEYS[extract.name],
         group_name="ingest",
-        partitions_def=monthly_partitions,
+        owners=DATA_ENGINEERING,
         kinds={"pandera", "parquet"},
-        check_specs=[
-            dg.AssetCheckSpec(
-                rule,
-                asset=dg.AssetKey(["raw", extract.name]),
-                description=f"{RULES[rule]} (WARN; thresholds in schemas/quality_thresholds.toml)",
-                partitions_def=monthly_partitions,
-            )
-            for rule in rules_for(extract.name)
-        ],
+        skippable=True,
         description=f"{extract.description} Validated against its landing-zone contract.",
         metadata={
             "grain": extract.grain,
@@ -68,46 +72,121 @@ def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
             ),
         },
     )
-    def ingest(context: dg.AssetExecutionContext, pipeline: PipelineResource):
-        settings = pipeline.settings()
-        try:
-            report = load_partition(settings, extract.name, context.partition_key)
-        except (ContractBreach, MissingDelivery, ValueError) as error:
-            raise dg.Failure(
-                description=str(error),
-                metadata={"extract": extract.name, "month": context.partition_key},
-                allow_retries=False,
-            ) from None
-        try:
-            checks = partition_checks(settings, extract.name, context.partition_key)
-        except ThresholdsError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
-        return dg.MaterializeResult(
-            check_results=[_check_result(outcome) for outcome in checks],
-            metadata={
-                "source_file": dg.MetadataValue.path(report.source_file),
-                "source_revision": report.source_revision,
-                "source_sha256": report.source_sha256,
-                "extracted_at": report.extracted_at,
-                "extracted_at_source": report.extracted_at_source,
-                "rows_delivered": report.rows_delivered,
-                "rows_loaded": report.rows_loaded,
-                "rows_set_aside": report.rows_set_aside,
-                "set_aside_by_reason": dg.MetadataValue.json(report.set_aside_by_reason),
-                "raw_path": dg.MetadataValue.path(report.raw_path),
-                "regions_flagged": dg.MetadataValue.json(
-                    {c.rule: c.regions for c in checks if c.regions}
-                ),
-            },
-        )
-
-    return ingest
 
 
-ingest_assets = [build_ingest_asset(e) for e in EXTRACTS.values()]
+def _ledger_spec() -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=LEDGER_KEY,
+        group_name="ingest",
+        owners=DATA_ENGINEERING,
+        kinds={"parquet"},
+        skippable=True,
+        description=(
+            "The load ledger: one row per extract-month loaded (source file and revision, its "
+            "sha256, extraction time, rows delivered, loaded and set aside), written by the "
+            "ingest step with each load. dbt reads it as the source raw.loads to decide when a "
+            "case is final."
+        ),
+    )
 
-load_ledger = dg.AssetSpec(
-    key=["raw", "loads"],
-    group_name="ingest",
-    description="The load ledger: one row per extract-month loaded, written by every ingest asset.",
+
+CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        rule,
+        asset=EXTRACT_KEYS[extract],
+        description=f"{RULES[rule]} (WARN; thresholds in schemas/quality_thresholds.toml)",
+        partitions_def=monthly_partitions,
+    )
+    for extract in EXTRACTS
+    for rule in rules_for(extract)
+]
+
+
+def _materialization(settings, extract: str, month: str, selected_checks) -> dg.MaterializeResult:
+    """Load one extract-month; its materialisation with the rule checks that were selected."""
+    report = load_partition(settings, extract, month)
+    checks = partition_checks(settings, extract, month)
+    return dg.MaterializeResult(
+        asset_key=EXTRACT_KEYS[extract],
+        check_results=[
+            _check_result(extract, outcome)
+            for outcome in checks
+            if dg.AssetCheckKey(EXTRACT_KEYS[extract], outcome.rule) in selected_checks
+        ],
+        metadata={
+            **table_metadata(report.rows_loaded, arrow_schema(pq.read_schema(report.raw_path))),
+            "source_file": dg.MetadataValue.path(report.source_file),
+            "source_revision": report.source_revision,
+            "source_sha256": report.source_sha256,
+            "extracted_at": report.extracted_at,
+            "extracted_at_source": report.extracted_at_source,
+            "rows_delivered": report.rows_delivered,
+            "rows_loaded": report.rows_loaded,
+            "rows_set_aside": report.rows_set_aside,
+            "set_aside_by_reason": dg.MetadataValue.json(report.set_aside_by_reason),
+            "raw_path": dg.MetadataValue.path(report.raw_path),
+            "regions_flagged": dg.MetadataValue.json(
+                {c.rule: c.regions for c in checks if c.regions}
+            ),
+        },
+    )
+
+
+def _ledger_materialization(settings, month: str, loaded: list[str]) -> dg.MaterializeResult:
+    """The month's ledger rows (every extract loaded so far, not only this run's)."""
+    files = [manifest_path(settings, e, month) for e in EXTRACTS]
+    rows = [pq.read_table(f).to_pylist()[0] for f in files if f.exists()]
+    schema = pq.read_schema(next(f for f in files if f.exists())) if rows else None
+    return dg.MaterializeResult(
+        asset_key=LEDGER_KEY,
+        metadata={
+            **table_metadata(len(rows), arrow_schema(schema) if schema else None),
+            "loaded_this_run": ", ".join(loaded) or "none",
+            "ledger": dg.MetadataValue.md(
+                "\n".join(
+                    ["| extract | revision | extracted at | rows loaded | set aside |"]
+                    + ["|---|---|---|---|---|"]
+                    + [
+                        f"| {r['extract']} | {r['source_revision']} | {r['extracted_at']} "
+                        f"| {r['rows_loaded']:,} | {r['rows_set_aside']:,} |"
+                        for r in rows
+                    ]
+                )
+            ),
+        },
+    )
+
+
+@dg.multi_asset(
+    name="ingest_month",
+    specs=[*(_extract_spec(e) for e in EXTRACTS.values()), _ledger_spec()],
+    check_specs=CHECK_SPECS,
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    can_subset=True,
+    description=(
+        "Load one month of the selected extracts into raw Parquet, with their quality profiles, "
+        "rule checks and load-ledger rows."
+    ),
 )
+def ingest_month(context: dg.AssetExecutionContext, pipeline: PipelineResource):
+    settings = pipeline.settings()
+    month = context.partition_key
+    selected_checks = context.selected_asset_check_keys
+    loaded, failures = [], []
+    for extract, key in EXTRACT_KEYS.items():
+        if key not in context.selected_asset_keys:
+            continue
+        try:
+            yield _materialization(settings, extract, month, selected_checks)
+            loaded.append(extract)
+        except (ContractBreach, MissingDelivery, ValueError, ThresholdsError) as error:
+            failures.append(str(error))
+    if LEDGER_KEY in context.selected_asset_keys:
+        yield _ledger_materialization(settings, month, loaded)
+    if failures:  # the extracts that loaded are recorded above; these failed the month
+        raise dg.Failure(
+            description="\n".join(failures),
+            metadata={"month": month, "failed": len(failures), "loaded": ", ".join(loaded)},
+            allow_retries=False,
+        )

@@ -8,7 +8,7 @@ joins the statistician's reviewed decisions, and writes `<data>/quality/flags.pa
 
 import dagster as dg
 
-from orchestration.defs.ingest import ingest_assets
+from orchestration.defs.ingest import EXTRACT_KEYS
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.quality import build_flags, flags_path
 from orchestration.resources import PipelineResource
@@ -20,7 +20,7 @@ from schemas.quality import ReviewFileError, ThresholdsError
     deps=[
         "measure_monthly",
         "known_quality_periods",
-        *(a.key for a in ingest_assets),
+        *EXTRACT_KEYS.values(),
     ],
     pool=WAREHOUSE_POOL,
     kinds={"pandera", "parquet"},

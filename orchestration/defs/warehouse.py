@@ -20,9 +20,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.configuration import configuration_problems
 from orchestration.dbt_manifest import ensure_manifest
 from orchestration.resources import PipelineResource
-from orchestration.warehouse_lock import warehouse_lock_problem
+from orchestration.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
 
-WAREHOUSE_POOL = "warehouse"
 RATINGS = "ratings"
 
 

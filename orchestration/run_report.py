@@ -1,0 +1,53 @@
+"""What a pipeline run's steps took, read back from the Dagster event log: step windows and
+the stage each step belongs to (the command line's closing summary and the benchmark)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dagster as dg
+
+# Stage of each step, by the step key's start (dbt steps are warehouse_models, _2, _3).
+STEP_STAGES = {
+    "ingest_month": "loading",
+    "raw__inspections": "loading",
+    "warehouse_models": "dbt",
+    "quality_flags": "quality flags",
+    "publication_tables": "publication",
+    "edition_files": "publication",
+    "analyst_snapshot": "snapshot",
+}
+STAGES = ("loading", "dbt", "quality flags", "publication", "snapshot")
+STEP_END = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
+
+
+def stage_of(step_key: str) -> str | None:
+    return next((s for prefix, s in STEP_STAGES.items() if step_key.startswith(prefix)), None)
+
+
+def step_windows(
+    instance: dg.DagsterInstance, run_ids: Iterable[str]
+) -> list[tuple[str, float, float]]:
+    """(step key, start, end) of every finished step of the runs, in order."""
+    windows = []
+    for run_id in run_ids:
+        starts: dict[str, float] = {}
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None or not entry.step_key:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                starts[entry.step_key] = entry.timestamp
+            elif event.event_type in STEP_END and entry.step_key in starts:
+                windows.append((entry.step_key, starts.pop(entry.step_key), entry.timestamp))
+    return windows
+
+
+def stage_seconds(instance: dg.DagsterInstance, run_ids: Iterable[str]) -> dict[str, float]:
+    """Seconds spent in each stage's steps over the runs (stages without a step are left out)."""
+    seconds: dict[str, float] = {}
+    for step, began, ended in step_windows(instance, run_ids):
+        stage = stage_of(step)
+        if stage:
+            seconds[stage] = seconds.get(stage, 0.0) + ended - began
+    return {stage: seconds[stage] for stage in STAGES if stage in seconds}
