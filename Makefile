@@ -12,7 +12,7 @@ export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
 DAGSTER_HOME ?= $(DATA)/dagster_home
 
-.PHONY: setup libreoffice run test ui docs demo-data dagster-home lint format bench quality-benchmark clean
+.PHONY: setup libreoffice manifest run test ui docs demo-data dagster-home lint format bench quality-benchmark clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -22,7 +22,12 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-setup: $(BIN)/.installed libreoffice
+setup: $(BIN)/.installed libreoffice manifest
+
+# The Dagster definitions read the dbt manifest and never run dbt themselves: parse the dbt
+# project here when it changed.
+manifest: $(BIN)/.installed
+	@$(BIN)/python -c "from orchestration.dbt_manifest import ensure_manifest; ensure_manifest()"
 
 # The workbook is converted to ODS by headless LibreOffice. Installed here when it is missing
 # and this is root with apt-get; otherwise editions are staged with the XLSX only and each run
@@ -38,9 +43,10 @@ libreoffice:
 		echo "note: LibreOffice is missing and needs root to install (apt-get install libreoffice-calc-nogui): editions get the XLSX only"; \
 	fi
 
+# The instance's settings: the project's dagster.yaml, unless the home already has its own.
 dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)"
-	@cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@[ -f "$(DAGSTER_HOME)/dagster.yaml" ] || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 demo-data: setup
 	@if [ -z "$$(ls -A "$(PROBATION_LANDING_DIR)/events" 2>/dev/null)" ]; then \

@@ -1,12 +1,15 @@
-"""The dbt manifest Dagster reads to build the dbt assets, parsed again whenever it is stale.
+"""The dbt manifest Dagster reads to build the dbt assets.
 
-`ensure_manifest()` runs `dbt parse` when `target/manifest.json` is missing or older than any
-file of the dbt project, so a fresh clone, an edited model or a new seed never loads a stale
-asset graph. It runs only when called.
+Loading the definitions never runs dbt: `load_manifest()` only reads `target/manifest.json`.
+`ensure_manifest()` runs `dbt parse` when the manifest is missing or older than any file of
+the dbt project; it is called before the definitions load by `make setup` (so `make ui` and
+`make test`), by `probation-pipeline run` and by the test session, so a fresh clone, an edited
+model or a new seed never loads a stale asset graph.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -50,9 +53,24 @@ def ensure_manifest() -> Path:
     return MANIFEST_PATH
 
 
+class ManifestMissing(RuntimeError):
+    """The definitions were loaded before the dbt project was parsed."""
+
+
+@functools.cache
+def load_manifest() -> dict:
+    """The parsed dbt manifest (read once per process; never parses)."""
+    if not MANIFEST_PATH.exists():
+        raise ManifestMissing(
+            f"{MANIFEST_PATH} is missing: run `make setup` (or `probation-pipeline run`), which "
+            "parses the dbt project, before loading the Dagster definitions"
+        )
+    return json.loads(MANIFEST_PATH.read_text())
+
+
 def mart_models() -> list[str]:
     """Names of the dbt models under models/marts: the tables analysts read."""
-    manifest = json.loads(ensure_manifest().read_text())
+    manifest = load_manifest()
     return sorted(
         node["name"]
         for node in manifest["nodes"].values()

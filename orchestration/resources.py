@@ -1,6 +1,9 @@
-"""Dagster resources: the pipeline's folders, and the dbt command line bound to its project."""
+"""Dagster resources: the pipeline's folders, the dbt command line bound to its project, and
+where failed runs are notified."""
 
 from __future__ import annotations
+
+import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -17,6 +20,16 @@ class PipelineResource(dg.ConfigurableResource):
 
     def settings(self) -> Settings:
         return Settings.from_env(self.landing_dir, self.data_dir)
+
+
+class NotifierResource(dg.ConfigurableResource):
+    """Where the run-failure sensor posts a failed run (JSON): `webhook_url`, else the
+    environment variable PROBATION_FAILURE_WEBHOOK; neither set, it only logs."""
+
+    webhook_url: str | None = None
+
+    def url(self) -> str | None:
+        return self.webhook_url or os.environ.get("PROBATION_FAILURE_WEBHOOK") or None
 
 
 def dbt_resource() -> DbtCliResource:

@@ -79,6 +79,10 @@ class RunSummary:
 
 
 def load_definitions() -> dg.Definitions:
+    """The code location's definitions, the dbt project parsed first if it changed."""
+    from orchestration.dbt_manifest import ensure_manifest
+
+    ensure_manifest()
     from orchestration.definitions import defs
 
     return defs()

@@ -111,6 +111,17 @@ class Settings:
         value = self.min_final_share_setting
         return float(value) if value else float(dbt_project_vars()["provisional_min_final_share"])
 
+    @staticmethod
+    def delivery_day() -> int:
+        """Day of the month by which the previous month's extracts are expected
+        (PROBATION_DELIVERY_DAY, 1 to 28, default 10): the ingest freshness checks' deadline."""
+        value = os.environ.get("PROBATION_DELIVERY_DAY", "10").strip()
+        if not value.isdigit() or not 1 <= int(value) <= 28:
+            raise ValueError(
+                f"PROBATION_DELIVERY_DAY={value!r}: must be a day of the month, 1 to 28"
+            )
+        return int(value)
+
     @property
     def keep_logs(self) -> int:
         """How many run logs `<data>/logs/` keeps (PROBATION_KEEP_LOGS, default 30); older

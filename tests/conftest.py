@@ -18,6 +18,16 @@ from orchestration.settings import DBT_PROJECT_DIR, Settings
 from tests.demo_scenario import BLOCKING, END, INJECTED, START
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config):
+    """Parse the dbt project (when changed) before any test loads the Dagster definitions,
+    which only read its manifest."""
+    from orchestration.dbt_manifest import ensure_manifest
+
+    ensure_manifest()
+
+
 FIXTURE_LANDING = FIXTURES / "landing"
 
 

@@ -21,9 +21,10 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from orchestration.asset_metadata import STATISTICS, tables_metadata
 from orchestration.atomic import building
 from orchestration.bulletin import build_bulletin
-from orchestration.dbt_manifest import ensure_manifest
+from orchestration.dbt_manifest import MANIFEST_PATH
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.dictionary import data_dictionary, dbt_column_docs
 from orchestration.gate import (
@@ -59,12 +60,15 @@ class EditionConfig(dg.Config):
 
 
 def read_marts(settings: Settings, names: list[str]) -> dict[str, pd.DataFrame]:
+    """The tables an asset or check reads, from one read-only connection opened and closed
+    here (every caller is in the warehouse pool), so they come from one state of the warehouse."""
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        return {name: con.sql(f"select * from {name}").df() for name in names}
+        return {name: con.sql(f"select * from {name}").df() for name in dict.fromkeys(names)}
 
 
 @dg.asset(
-    group_name="publication",
+    group_name="edition",
+    owners=STATISTICS,
     deps=[*MART_INPUTS, "stg_loads"],
     pool=WAREHOUSE_POOL,
     kinds={"pandas", "parquet"},
@@ -80,8 +84,8 @@ def publication_tables(
     context: dg.AssetExecutionContext, config: EditionConfig, pipeline: PipelineResource
 ) -> dg.MaterializeResult:
     settings = pipeline.settings()
-    marts = read_marts(settings, list(MART_INPUTS))
-    edition = _staged_edition(settings, config)
+    marts = read_marts(settings, [*MART_INPUTS, "stg_loads"])
+    edition = _staged_edition(config, marts["publication_cells"])
     cells = marts["publication_cells"]
     measured = cells.loc[cells["period_type"].eq("MONTH"), "period"]
     if not (measured == edition).any():
@@ -92,7 +96,7 @@ def publication_tables(
     window = edition_window(edition)
     tables = edition_tables(window, marts)
     # Revisions against the last release (its tables and load ledger are in its folder).
-    loads = read_marts(settings, ["stg_loads"])["stg_loads"][LEDGER_COLUMNS]
+    loads = marts["stg_loads"][LEDGER_COLUMNS]
     previous = latest_release(settings)
     before, loads_before = None, None
     if previous:
@@ -123,6 +127,7 @@ def publication_tables(
     statuses = pd.concat([t["cell_status"] for t in tables.values() if "cell_status" in t])
     return dg.MaterializeResult(
         metadata={
+            **tables_metadata(tables),
             "edition": edition,
             "candidates_dir": dg.MetadataValue.path(str(out)),
             **{f"{n}_rows": len(t) for n, t in tables.items()},
@@ -134,15 +139,15 @@ def publication_tables(
     )
 
 
-def _staged_edition(settings: Settings, config: EditionConfig) -> str:
-    """The edition publication_tables staged: the configured one, or the newest month measured."""
+def _staged_edition(config: EditionConfig, cells: pd.DataFrame) -> str:
+    """The edition publication_tables staged: the configured one, or the newest month measured
+    in `publication_cells`."""
     if config.edition:
         return config.edition
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        newest = con.execute(
-            "select max(period) from publication_cells where period_type = 'MONTH'"
-        ).fetchone()[0]
-    return newest
+    return cells.loc[cells["period_type"].eq("MONTH"), "period"].max()
+
+
+GATE_INPUTS = ["publication_cells", "period_quality"]
 
 
 def record_gate(settings: Settings, edition: str, problems: list[str]) -> None:
@@ -155,10 +160,12 @@ def record_gate(settings: Settings, edition: str, problems: list[str]) -> None:
         )
 
 
-def run_gate(settings: Settings, edition: str) -> tuple[list[str], list[str]]:
+def run_gate(
+    settings: Settings, edition: str, marts: dict[str, pd.DataFrame]
+) -> tuple[list[str], list[str]]:
     """The gate on the candidate tables of an edition, against publication_cells and
-    period_quality re-read from the warehouse: (problems as sentences, unreviewed flag ids)."""
-    marts = read_marts(settings, ["publication_cells", "period_quality"])
+    period_quality re-read from the warehouse (GATE_INPUTS in `marts`): (problems as
+    sentences, unreviewed flag ids)."""
     folder = settings.candidates_dir / edition
     if not (folder / "candidate.json").exists():
         return [f"edition {edition}: no candidate tables in {folder} (run publication_tables)"], []
@@ -173,6 +180,7 @@ def run_gate(settings: Settings, edition: str) -> tuple[list[str], list[str]]:
 @dg.asset_check(
     asset=publication_tables,
     blocking=True,
+    pool=WAREHOUSE_POOL,
     description=(
         "Blocking: no cell the edition publishes holds it (an unreviewed quality flag on a "
         "cell that is not [z], publication_cells.holds_edition), and every national and "
@@ -184,8 +192,9 @@ def publication_respects_quality_gate(
     config: EditionConfig, pipeline: PipelineResource
 ) -> dg.AssetCheckResult:
     settings = pipeline.settings()
-    edition = _staged_edition(settings, config)
-    problems, unreviewed = run_gate(settings, edition)
+    marts = read_marts(settings, GATE_INPUTS)
+    edition = _staged_edition(config, marts["publication_cells"])
+    problems, unreviewed = run_gate(settings, edition, marts)
     record_gate(settings, edition, problems)
     return dg.AssetCheckResult(
         passed=not problems,
@@ -202,8 +211,10 @@ def publication_respects_quality_gate(
 
 
 @dg.asset(
-    group_name="publication",
+    group_name="edition",
+    owners=STATISTICS,
     deps=[publication_tables],
+    pool=WAREHOUSE_POOL,
     kinds={"csv", "parquet", "xlsx"},
     description=(
         "The staged edition in staging/<edition>/, built only after the quality gate passed: "
@@ -216,8 +227,9 @@ def edition_files(
     context: dg.AssetExecutionContext, config: EditionConfig, pipeline: PipelineResource
 ) -> dg.MaterializeResult:
     settings = pipeline.settings()
-    edition = _staged_edition(settings, config)
-    problems, _ = run_gate(settings, edition)
+    marts = read_marts(settings, [*GATE_INPUTS, "publication_notes"])
+    edition = _staged_edition(config, marts["publication_cells"])
+    problems, _ = run_gate(settings, edition, marts)
     record_gate(settings, edition, problems)
     if problems:  # the blocking check stops a normal run first; this holds any other selection
         raise dg.Failure(
@@ -235,9 +247,7 @@ def edition_files(
         key: text.replace("{threshold_below}", str(threshold - 1)).replace(
             "{min_final_share}", f"{settings.min_final_share:.0%}"
         )
-        for key, text in read_marts(settings, ["publication_notes"])[
-            "publication_notes"
-        ].itertuples(index=False)
+        for key, text in marts["publication_notes"].itertuples(index=False)
     }
     target = settings.staging_dir / edition
     with building(target) as tmp:
@@ -247,9 +257,7 @@ def edition_files(
         for name, table in tables.items():
             table.to_csv(tmp / "csv" / f"{name}.csv", index=False)
             table.to_parquet(tmp / "parquet" / f"{name}.parquet", index=False)
-        dictionary = data_dictionary(
-            list(EDITION_TABLES.values()), dbt_column_docs(ensure_manifest())
-        )
+        dictionary = data_dictionary(list(EDITION_TABLES.values()), dbt_column_docs(MANIFEST_PATH))
         dictionary.to_csv(tmp / "data_dictionary.csv", index=False)
         began = time.perf_counter()
         xlsx = tmp / f"{WORKBOOK_STEM}-{edition}.xlsx"
@@ -296,6 +304,7 @@ def edition_files(
     staged = sorted(p for p in target.rglob("*") if p.is_file())
     return dg.MaterializeResult(
         metadata={
+            **tables_metadata(tables),
             "edition": edition,
             "folder": dg.MetadataValue.path(str(target)),
             "files": dg.MetadataValue.md(
@@ -335,14 +344,20 @@ def published_edition_is_valid(
     config: EditionConfig, pipeline: PipelineResource
 ) -> dg.AssetCheckResult:
     settings = pipeline.settings()
-    edition = _staged_edition(settings, config)
+    marts = read_marts(
+        settings,
+        [
+            "publication_cells",
+            "period_quality",
+            "int_circumstance_disclosure_audit",
+            "publication_notes",
+        ],
+    )
+    edition = _staged_edition(config, marts["publication_cells"])
     folder = settings.staging_dir / edition
     tables = {
         name: pd.read_parquet(folder / "parquet" / f"{name}.parquet") for name in EDITION_TABLES
     }
-    marts = read_marts(
-        settings, ["period_quality", "int_circumstance_disclosure_audit", "publication_notes"]
-    )
     notes = json.loads((settings.candidates_dir / edition / "candidate.json").read_text())["notes"]
     checks = table_checks(tables) + rule_checks(
         tables,

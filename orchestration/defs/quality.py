@@ -7,7 +7,9 @@ joins the statistician's reviewed decisions, and writes `<data>/quality/flags.pa
 """
 
 import dagster as dg
+import pyarrow.parquet as pq
 
+from orchestration.asset_metadata import STATISTICS, arrow_schema, table_metadata
 from orchestration.defs.ingest import EXTRACT_KEYS
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.quality import build_flags, flags_path
@@ -17,6 +19,7 @@ from schemas.quality import ReviewFileError, ThresholdsError
 
 @dg.asset(
     group_name="quality",
+    owners=STATISTICS,
     deps=[
         "measure_monthly",
         "known_quality_periods",
@@ -42,6 +45,7 @@ def quality_flags(context: dg.AssetExecutionContext, pipeline: PipelineResource)
     newest = unreviewed.sort_values("month", ascending=False).head(20)
     return dg.MaterializeResult(
         metadata={
+            **table_metadata(len(flags), arrow_schema(pq.read_schema(flags_path(settings)))),
             "path": dg.MetadataValue.path(str(flags_path(settings))),
             "reviews_file": dg.MetadataValue.path(str(settings.reviews_path)),
             "flags": len(flags),

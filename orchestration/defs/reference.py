@@ -7,8 +7,12 @@ row rule, and writes raw Parquet (orchestration/reference.py). A contract breach
 the file, line and rule; no file delivered gives an empty table, and an empty league table.
 """
 
-import dagster as dg
+from pathlib import Path
 
+import dagster as dg
+import pyarrow.parquet as pq
+
+from orchestration.asset_metadata import DATA_ENGINEERING, arrow_schema, table_metadata
 from orchestration.ingest import ContractBreach
 from orchestration.reference import load_reference
 from orchestration.resources import PipelineResource
@@ -21,6 +25,7 @@ INSPECTIONS = REFERENCE_EXTRACTS["inspections"]
     name=INSPECTIONS.name,
     key_prefix="raw",
     group_name="reference",
+    owners=DATA_ENGINEERING,
     kinds={"pandera", "parquet"},
     description=(
         f"{INSPECTIONS.description} Reference extract (one file, <landing>/inspections/"
@@ -49,8 +54,10 @@ def inspections(pipeline: PipelineResource) -> dg.MaterializeResult:
         else f"none delivered: no {settings.landing_dir / 'inspections'}/inspections.csv or "
         ".parquet; raw/inspections is empty, so is the league table"
     )
+    schema = pq.read_schema(report.raw_path) if Path(report.raw_path).exists() else None
     return dg.MaterializeResult(
         metadata={
+            **table_metadata(report.rows_loaded, arrow_schema(schema) if schema else None),
             "delivered": report.delivered,
             "source_file": source,
             "source_sha256": report.source_sha256 or "",

@@ -1,10 +1,18 @@
-"""Resources bound to every asset in the code location."""
+"""Resources bound to every asset in the code location, and its executor (in process: a step
+does not start a process and reload the project)."""
 
 import dagster as dg
 
-from orchestration.resources import PipelineResource, dbt_resource
+from orchestration.resources import NotifierResource, PipelineResource, dbt_resource
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"pipeline": PipelineResource(), "dbt": dbt_resource()})
+    return dg.Definitions(
+        resources={
+            "pipeline": PipelineResource(),
+            "dbt": dbt_resource(),
+            "notifier": NotifierResource(),
+        },
+        executor=dg.in_process_executor,  # every run, the UI's ad hoc ones included
+    )

@@ -1,7 +1,9 @@
 """The analyst snapshot asset: rebuilt after the marts, whatever the publication gate says."""
 
 import dagster as dg
+import duckdb
 
+from orchestration.asset_metadata import DATA_ENGINEERING, column_schema, table_metadata
 from orchestration.dbt_manifest import mart_models
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.resources import PipelineResource
@@ -12,6 +14,7 @@ SNAPSHOT_TABLES = [*mart_models(), "stg_loads"]
 
 @dg.asset(
     group_name="analyst",
+    owners=DATA_ENGINEERING,
     deps=SNAPSHOT_TABLES,
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "parquet"},
@@ -23,8 +26,14 @@ SNAPSHOT_TABLES = [*mart_models(), "stg_loads"]
 def analyst_snapshot(pipeline: PipelineResource) -> dg.MaterializeResult:
     settings = pipeline.settings()
     counts = build_snapshot(settings, SNAPSHOT_TABLES)
+    with duckdb.connect(str(settings.analytics_path), read_only=True) as con:
+        columns = con.execute(
+            "select table_name || '.' || column_name, data_type from information_schema.columns "
+            "order by table_name, ordinal_position"
+        ).fetchall()
     return dg.MaterializeResult(
         metadata={
+            **table_metadata(sum(counts.values()), column_schema(columns)),
             "path": dg.MetadataValue.path(str(settings.analytics_path)),
             **{f"rows_{name}": n for name, n in counts.items()},
         }

@@ -15,26 +15,80 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.asset_metadata import DATA_ENGINEERING, STATISTICS, duckdb_tables
 from orchestration.configuration import configuration_problems
-from orchestration.dbt_manifest import ensure_manifest
+from orchestration.dbt_manifest import load_manifest
 from orchestration.resources import PipelineResource
 from orchestration.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
 
 RATINGS = "ratings"
 
 
+QUALITY_SOURCE = "source.probation.quality.flags"
+QUALITY_MODELS = ("period_quality", "data_quality_flags")
+
+
+def _after_quality(manifest: Mapping[str, Any]) -> set[str]:
+    """Nodes downstream of the quality flags (what publication is cut from)."""
+    children = manifest.get("child_map", {})
+    found: set[str] = set()
+    todo = list(children.get(QUALITY_SOURCE, []))
+    while todo:
+        node = todo.pop()
+        if node not in found:
+            found.add(node)
+            todo += children.get(node, [])
+    return found
+
+
+def _leading_comment(sql: str) -> str:
+    """The SQL file's opening comment (its author's words on what the model is)."""
+    lines = []
+    for line in sql.strip().splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            break
+        lines.append(stripped.lstrip("-").strip())
+    return " ".join(part for part in lines if part)
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Groups dbt nodes by layer (seeds, staging, intermediate, marts)."""
+    """Groups that read left to right (reference and staging, measures, quality, ratings,
+    publication), the yml description (else the SQL's opening comment, never the raw SQL),
+    and owners: data engineering up to the measures, statistics from the quality verdicts on."""
+
+    def __init__(self, manifest: Mapping[str, Any]):
+        super().__init__()
+        self._after_quality = _after_quality(manifest)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
-        if RATINGS in fqn[1:-1]:
-            return RATINGS  # seeds/ratings and models/marts/ratings
+        unique_id = dbt_resource_props.get("unique_id", "")
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
-        return fqn[1] if len(fqn) > 2 else "warehouse"
+        if fqn[1:2] == ["staging"]:
+            return "staging"
+        if RATINGS in fqn[1:-1]:
+            return RATINGS  # models/marts/ratings
+        if dbt_resource_props["name"] in QUALITY_MODELS:
+            return "quality"
+        return "publication" if unique_id in self._after_quality else "measures"
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        described = (dbt_resource_props.get("description") or "").strip()
+        if described:
+            return described
+        comment = _leading_comment(dbt_resource_props.get("raw_code") or "")
+        kind, name = dbt_resource_props["resource_type"], dbt_resource_props["name"]
+        return comment or f"dbt {kind} {name} (see dbt_project/ for its definition)."
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        group = self.get_group_name(dbt_resource_props)
+        early = ("reference", "staging", "measures")
+        return DATA_ENGINEERING if group in early else STATISTICS
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -53,6 +107,22 @@ def clear_artefacts(target: Path, keep: str) -> None:
             path.unlink(missing_ok=True)
 
 
+def with_table_metadata(settings, events: list) -> list:
+    """The dbt step's events, each model's and seed's output with `dagster/row_count` (tables)
+    and `dagster/column_schema`, read after the build from one read-only connection."""
+    outputs = [e for e in events if isinstance(e, dg.Output)]
+    if not outputs or not settings.warehouse_path.exists():
+        return events
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        found = duckdb_tables(con, [e.output_name for e in outputs])
+    return [
+        e.with_metadata({**e.metadata, **found[e.output_name]})
+        if isinstance(e, dg.Output) and e.output_name in found
+        else e
+        for e in events
+    ]
+
+
 def dbt_failures(run_results: Mapping[str, Any]) -> list[str]:
     """One line per dbt node that errored or failed, from dbt's run_results.json."""
     lines = []
@@ -68,8 +138,8 @@ def dbt_failures(run_results: Mapping[str, Any]) -> list[str]:
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
-    dagster_dbt_translator=WarehouseTranslator(),
+    manifest=load_manifest(),
+    dagster_dbt_translator=WarehouseTranslator(load_manifest()),
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
@@ -97,7 +167,10 @@ def warehouse_models(
     target = settings.data_dir / "dbt" / context.op_handle.name  # one folder per dbt step
     clear_artefacts(target, keep=PARTIAL_PARSE)
     invocation = dbt.cli(command, context=context, raise_on_error=False, target_path=target)
-    yield from invocation.stream()
+    # dbt holds the warehouse while it builds: the events are kept until it has finished, then
+    # given their row counts and column schemas from one read-only connection
+    events = list(invocation.stream())
+    yield from with_table_metadata(settings, events)
     if not invocation.is_successful():
         try:
             failures = dbt_failures(invocation.get_artifact("run_results.json"))
