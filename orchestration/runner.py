@@ -27,7 +27,7 @@ import pandas as pd
 from dagster._core.utils import make_new_run_id
 
 from orchestration.configuration import configuration_problems
-from orchestration.defs.ingest import LEDGER_KEY
+from orchestration.defs.ingest import LEDGER_KEY, ingest_selection
 from orchestration.ingest import needs_load
 from orchestration.instance import command_line_tags, reclaim_abandoned_runs
 from orchestration.landing import (
@@ -271,10 +271,9 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
             f"{len(targets)} extract{'s' if len(targets) > 1 else ''}"
         )
         result = _execute(
-            ingest_job,
+            ingest_job.get_subset(**ingest_selection(targets)),
             instance,
             partition_key=month,
-            asset_selection=[*(dg.AssetKey(["raw", e]) for e in targets), LEDGER_KEY],
             run_config=logging,
         )
         run_ids.append(result.run_id)

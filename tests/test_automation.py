@@ -12,12 +12,27 @@ from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS
 
 
-def test_nightly_schedule_runs_the_newest_complete_month():
-    context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2025, 4, 2, 2, 0, tzinfo=ZoneInfo("Europe/London"))
-    )
-    request = nightly_schedule(context)
-    assert request.partition_key == "2025-03"
+def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(landing_copy, tmp_path):
+    resource = PipelineResource(landing_dir=str(landing_copy), data_dir=str(tmp_path / "data"))
+
+    def tick():
+        context = dg.build_schedule_context(
+            scheduled_execution_time=datetime(2021, 6, 2, 2, 0, tzinfo=ZoneInfo("Europe/London")),
+            resources={"pipeline": resource},
+        )
+        return nightly_schedule(context)
+
+    held_back = landing_copy / "recalls" / "recalls_2021-05.csv"
+    saved = held_back.read_text()
+    held_back.unlink()
+    waiting = tick()
+    assert isinstance(waiting, dg.SkipReason)
+    assert waiting.skip_message.startswith("2021-05: waiting for 1 of 12 extracts (recalls)")
+
+    held_back.write_text(saved)  # the last extract arrives: the month runs, once
+    request = tick()
+    assert isinstance(request, dg.RunRequest)
+    assert (request.partition_key, request.run_key) == ("2021-05", "nightly:2021-05")
 
 
 def test_sensor_requests_one_run_per_redelivered_file(landing_copy, tmp_path):
@@ -53,3 +68,36 @@ def test_newest_complete_month_follows_london_time():
     assert newest_complete_month(datetime(2025, 1, 1, 2, 0, tzinfo=ZoneInfo("Europe/London"))) == (
         "2024-12"
     )
+
+
+def test_refresh_follows_a_ui_load_once_and_leaves_command_line_loads_alone(
+    landing_copy, tmp_path, monkeypatch
+):
+    from orchestration.defs.automation import refresh_after_ingest
+    from orchestration.instance import command_line_tags
+    from orchestration.runner import load_definitions
+
+    monkeypatch.setenv("PROBATION_LANDING_DIR", str(landing_copy))
+    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
+    job = load_definitions().resolve_job_def("ingest_job")
+    instance = dg.DagsterInstance.ephemeral()
+
+    def load(month, tags=None):
+        result = job.execute_in_process(
+            partition_key=month,
+            asset_selection=[dg.AssetKey(["raw", "persons"])],
+            instance=instance,
+            tags=tags,
+        )
+        assert result.success
+
+    def evaluate():
+        return refresh_after_ingest(dg.build_sensor_context(instance=instance))
+
+    load("2021-03", tags=command_line_tags())  # the command line refreshes by itself
+    assert "command-line run" in evaluate().skip_message
+
+    load("2021-04")  # as a UI backfill's run would
+    request = evaluate()
+    assert isinstance(request, dg.RunRequest) and request.run_key.startswith("after-ingest:")
+    assert evaluate().run_key == request.run_key  # the same load: the same key, one run

@@ -25,6 +25,7 @@ import pandas as pd
 
 from orchestration.cli import main
 from orchestration.dbt_manifest import dbt_executable
+from orchestration.defs.ingest import ingest_selection
 from orchestration.demo import parse_defect
 from orchestration.demo.defects import UNIFICATION_DEFECTS
 from orchestration.quality import read_flags, read_profiles
@@ -233,9 +234,9 @@ def test_ingest_asset_checks_report_the_flagged_regions(demo_run, tmp_path, monk
     result = (
         load_definitions()
         .resolve_job_def("ingest_job")
+        .get_subset(**ingest_selection(["contacts"]))
         .execute_in_process(
             partition_key="2021-10",
-            asset_selection=[dg.AssetKey(["raw", "contacts"])],
             instance=dg.DagsterInstance.ephemeral(),
             raise_on_error=False,
         )

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster._core.execution.backfill import BulkActionStatus
 
 from orchestration.defs.ingest import EXTRACT_KEYS, LEDGER_KEY, ingest_month
 from orchestration.ingest import needs_load, previous_load
@@ -161,10 +162,7 @@ def refresh_after_ingest(context: dg.SensorEvaluationContext):
     busy = instance.get_runs_count(dg.RunsFilter(statuses=UNFINISHED))
     if busy:
         return dg.SkipReason(f"waiting for {busy} unfinished run(s) before refreshing")
-    if any(
-        b.status == dg.BulkActionStatus.REQUESTED
-        for b in instance.get_backfills(status=dg.BulkActionStatus.REQUESTED)
-    ):
+    if instance.get_backfills(status=BulkActionStatus.REQUESTED, limit=1):
         return dg.SkipReason("waiting for a backfill to finish requesting its runs")
     return dg.RunRequest(
         run_key=f"after-ingest:{loaded}", tags={"probation/trigger": "after ingest"}

@@ -190,3 +190,12 @@ def ingest_month(context: dg.AssetExecutionContext, pipeline: PipelineResource):
             metadata={"month": month, "failed": len(failures), "loaded": ", ".join(loaded)},
             allow_retries=False,
         )
+
+
+def ingest_selection(extracts: list[str]) -> dict:
+    """What a load of `extracts` selects: their assets, the ledger, and their rule checks (not
+    the freshness checks, which their own sensor evaluates), as `JobDefinition.get_subset`
+    takes them."""
+    assets = {EXTRACT_KEYS[e] for e in extracts} | {LEDGER_KEY}
+    checks = {spec.key for spec in CHECK_SPECS if spec.asset_key in assets}
+    return {"asset_selection": assets, "asset_check_selection": checks}
