@@ -12,7 +12,7 @@ export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
 DAGSTER_HOME ?= $(DATA)/dagster_home
 
-.PHONY: setup libreoffice manifest run test ui docs demo-data dagster-home lint format bench quality-benchmark clean
+.PHONY: setup libreoffice manifest automation-on automation-off automation-status run test ui docs demo-data dagster-home lint format bench quality-benchmark clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -63,6 +63,21 @@ test: setup
 
 ui: setup dagster-home
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev --host 127.0.0.1 --port 3000
+
+# The nightly schedule and the re-delivery sensor, on or off, in the instance `make ui` shows
+# (README, "Schedules and sensors"); the UI's Automation page does the same.
+DAGSTER_CLI = DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster
+automation-on: setup dagster-home
+	$(DAGSTER_CLI) schedule start nightly_schedule -m orchestration.definitions
+	$(DAGSTER_CLI) sensor start redelivery_sensor -m orchestration.definitions
+
+automation-off: setup dagster-home
+	$(DAGSTER_CLI) schedule stop nightly_schedule -m orchestration.definitions
+	$(DAGSTER_CLI) sensor stop redelivery_sensor -m orchestration.definitions
+
+automation-status: setup dagster-home
+	@$(DAGSTER_CLI) schedule list -m orchestration.definitions 2>/dev/null | grep -E '^(Schedule|Cron)'
+	@$(DAGSTER_CLI) sensor list -m orchestration.definitions 2>/dev/null | grep -E '^Sensor'
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -52,8 +52,14 @@ def _version() -> str:
     )
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Option help with its default."""
+class _Help(argparse.HelpFormatter):
+    """Option help with its default, when it has one worth stating."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, [], argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,9 +74,15 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo-data", help="write a synthetic landing zone", formatter_class=_Help)
     demo.add_argument("--scale", type=float, default=0.02, help="1.0 = national volumes")
-    demo.add_argument("--start", type=_month, default="2019-04", help="first month, YYYY-MM")
-    demo.add_argument("--end", type=_month, default="2025-03", help="last month, YYYY-MM")
-    demo.add_argument("--out", type=Path, help="landing folder (default PROBATION_LANDING_DIR)")
+    demo.add_argument(
+        "--start", type=_month, metavar="YYYY-MM", default="2019-04", help="first month, YYYY-MM"
+    )
+    demo.add_argument(
+        "--end", type=_month, metavar="YYYY-MM", default="2025-03", help="last month, YYYY-MM"
+    )
+    demo.add_argument(
+        "--out", type=Path, metavar="DIR", help="landing folder (default PROBATION_LANDING_DIR)"
+    )
     demo.add_argument("--seed", type=int, default=20190401, help="random seed")
     demo.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="file format of the extracts"
@@ -105,15 +117,28 @@ def _parser() -> argparse.ArgumentParser:
         "<data>/dagster_home, which `make ui` shows.",
     )
     run.add_argument(
-        "--start", type=_month, help="first month to load, YYYY-MM (default: first delivered)"
+        "--start",
+        type=_month,
+        metavar="YYYY-MM",
+        help="first month to load, YYYY-MM (default: first delivered)",
     )
     run.add_argument(
-        "--end", type=_month, help="last month to load, YYYY-MM (default: last delivered)"
+        "--end",
+        type=_month,
+        metavar="YYYY-MM",
+        help="last month to load, YYYY-MM (default: last delivered)",
     )
-    run.add_argument("--landing", type=Path, help="landing folder (PROBATION_LANDING_DIR)")
-    run.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
     run.add_argument(
-        "--edition", type=_month, help="edition to build, YYYY-MM (default: newest month)"
+        "--landing", type=Path, metavar="DIR", help="landing folder (PROBATION_LANDING_DIR)"
+    )
+    run.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="data folder (PROBATION_DATA_DIR)"
+    )
+    run.add_argument(
+        "--edition",
+        type=_month,
+        metavar="YYYY-MM",
+        help="edition to build, YYYY-MM (default: newest month)",
     )
     run.add_argument(
         "--force", action="store_true", help="reload months already loaded and rebuild all"
@@ -126,7 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--verbose", action="store_true", help="show Dagster's run log")
 
     flags = sub.add_parser("flags", help="list the data-quality flags and their review state")
-    flags.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
+    flags.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="data folder (PROBATION_DATA_DIR)"
+    )
     flags.add_argument(
         "--status",
         type=str.upper,
@@ -143,10 +170,14 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--reason", help="why: required to release a correction of a published edition"
     )
-    release.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
+    release.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="data folder (PROBATION_DATA_DIR)"
+    )
 
     editions = sub.add_parser("editions", help="list staged and published editions")
-    editions.add_argument("--data-dir", type=Path, help="data folder (PROBATION_DATA_DIR)")
+    editions.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="data folder (PROBATION_DATA_DIR)"
+    )
 
     sub.add_parser("calendar-seed", help="regenerate the business-day calendar dbt seed")
     return parser

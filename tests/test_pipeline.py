@@ -143,6 +143,23 @@ def test_cli_usage_errors_are_one_line(capsys, tmp_path):
     assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
 
 
+def test_no_delivery_in_the_months_asked_is_a_usage_error(landing_copy, tmp_path, capsys):
+    data = tmp_path / "data"
+    args = ["run", "--landing", str(landing_copy), "--data-dir", str(data)]
+    assert main([*args, "--start", "2022-01"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"error: {landing_copy}: no deliveries from 2022-01 to the last month"
+    assert not data.exists()  # refused before any work
+
+
+def test_version_names_the_tools(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("probation-pipeline ") and "Dagster 1.13" in out and "DuckDB" in out
+
+
 def test_an_edition_for_a_month_without_data_is_refused_before_any_work(
     landing_copy, tmp_path, capsys
 ):
