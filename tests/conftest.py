@@ -14,7 +14,7 @@ import pytest
 from orchestration.dbt_manifest import dbt_executable
 from orchestration.demo import generate_landing, parse_defect
 from orchestration.runner import run_pipeline
-from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from tests.demo_scenario import BLOCKING, END, INJECTED, START
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -29,6 +29,21 @@ def pytest_configure(config):
 
 
 FIXTURE_LANDING = FIXTURES / "landing"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dagster_home(tmp_path_factory):
+    """One Dagster instance for every command-line run of the session (as an operator's runs
+    share one): `probation-pipeline run` records into DAGSTER_HOME."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = saved
 
 
 @pytest.fixture(scope="session")
