@@ -101,3 +101,64 @@ def test_refresh_follows_a_ui_load_once_and_leaves_command_line_loads_alone(
     request = evaluate()
     assert isinstance(request, dg.RunRequest) and request.run_key.startswith("after-ingest:")
     assert evaluate().run_key == request.run_key  # the same load: the same key, one run
+
+
+def test_a_failed_run_is_logged_and_posted_to_the_webhook(landing_copy, tmp_path, monkeypatch):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from orchestration.defs.automation import run_failure_notifier
+    from orchestration.defs.ingest import ingest_selection
+    from orchestration.resources import NotifierResource
+    from orchestration.runner import load_definitions
+
+    posted = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    bad = landing_copy / "persons" / "persons_2021-03.csv"
+    bad.write_text(bad.read_text().replace("\n", "\nnot,a,person\n", 1))
+    data = tmp_path / "data"
+    monkeypatch.setenv("PROBATION_LANDING_DIR", str(landing_copy))
+    monkeypatch.setenv("PROBATION_DATA_DIR", str(data))
+    instance = dg.DagsterInstance.ephemeral()
+    job = (
+        load_definitions().resolve_job_def("ingest_job").get_subset(**ingest_selection(["persons"]))
+    )
+    result = job.execute_in_process(
+        partition_key="2021-03", instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_notifier",
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        resources={
+            "notifier": NotifierResource(webhook_url=f"http://127.0.0.1:{server.server_port}/"),
+            "pipeline": PipelineResource(),
+        },
+    ).for_run_failure()
+    try:
+        run_failure_notifier(context)
+    finally:
+        server.shutdown()
+
+    (logged,) = [json.loads(line) for line in (data / "logs" / "run_failures.jsonl").open()]
+    assert logged == posted[0]
+    assert (logged["run_id"], logged["job"], logged["partition"]) == (
+        result.run_id, "ingest_job", "2021-03",
+    )  # fmt: skip
+    assert "ingest_month" in logged["message"]
