@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 
@@ -132,3 +133,26 @@ def test_a_run_killed_part_way_reruns_to_the_same_outputs_and_readers_never_fail
     )
     flags = [pq.read_table(d / "quality" / "flags.parquet") for d in (settings.data_dir, data)]
     assert flags[0].equals(flags[1])
+
+    # Both runs are in the history `make ui` shows: the killed one marked failed by the rerun
+    # (its warehouse pool slot freed), with its loads; the rerun's refresh with its metadata.
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        runs = {(r.job_name, r.status.value) for r in instance.get_runs()}
+        assert ("ingest_job", "SUCCESS") in runs and ("refresh_job", "SUCCESS") in runs
+        assert ("refresh_job", "FAILURE") in runs  # the killed one, reclaimed
+        assert not instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
+        persons = instance.get_latest_materialization_event(dg.AssetKey(["raw", "persons"]))
+        assert persons.asset_materialization.metadata["dagster/row_count"].value > 0
+        marts = instance.get_latest_materialization_event(dg.AssetKey("measure_monthly"))
+        metadata = marts.asset_materialization.metadata
+        assert metadata["dagster/row_count"].value == summary_rows(data, "measure_monthly")
+        assert "measure_code" in [c.name for c in metadata["dagster/column_schema"].schema.columns]
+        checks = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey(["raw", "persons"]), "row_count"), limit=10
+        )
+        assert checks
+
+
+def summary_rows(data: Path, table: str) -> int:
+    with duckdb.connect(str(data / "analytics.duckdb"), read_only=True) as con:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
