@@ -166,7 +166,6 @@ def run_pipeline(
     `<data>/logs/` instead of the terminal; the summary names the file. `progress` is called
     with a short line as each month and each step starts.
     """
-    progress = progress or (lambda _: None)
     if not quiet:
         return _run(settings, start, end, edition, force, instance, log_level, progress)
     log_dir = settings.data_dir / "logs"
@@ -232,6 +231,7 @@ def _set_aside(result: dg.ExecuteInProcessResult) -> int:
 
 
 def _run(settings, start, end, edition, force, instance, log_level, progress) -> RunSummary:
+    say = progress or (lambda _: None)
     os.environ["PROBATION_LANDING_DIR"] = str(settings.landing_dir)
     os.environ["PROBATION_DATA_DIR"] = str(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -266,7 +266,7 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
         summary.up_to_date += sum(found == "delivered" for found in state.values()) - len(targets)
         if not targets:
             continue
-        progress(
+        say(
             f"loading {month} ({number} of {len(summary.months)} months): "
             f"{len(targets)} extract{'s' if len(targets) > 1 else ''}"
         )
@@ -295,7 +295,7 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
         return summary
     forget_state(settings)
 
-    progress("refreshing the warehouse, the quality flags, the edition and the snapshot")
+    say("refreshing the warehouse, the quality flags, the edition and the snapshot")
     run_config = dict(logging)
     if edition:
         run_config["ops"] = {op: {"config": {"edition": edition}} for op in EDITION_OPS}
