@@ -118,11 +118,6 @@ def test_everything_that_opens_the_warehouse_is_in_its_pool(defs):
         assert described[name]["pool"] == "warehouse", name
     dbt_models = [n for n, a in described.items() if a["group"] in ("staging", "measures")]
     assert dbt_models and all(described[n]["pool"] == "warehouse" for n in dbt_models)
-    checks = {
-        f"{c.asset_key.to_user_string()}:{c.name}": c
-        for checks_def in defs.asset_checks or []
-        for c in checks_def.check_keys
-    }
     for name in WAREHOUSE_READERS:
         if ":" in name:
             key = dg.AssetCheckKey.from_user_string(name)
@@ -130,7 +125,6 @@ def test_everything_that_opens_the_warehouse_is_in_its_pool(defs):
                 d for d in defs.resolve_asset_graph().assets_defs if key in d.check_keys
             ]
             assert _pool(checks_def) == "warehouse", name
-    del checks
 
 
 def test_the_definitions_load_without_running_dbt_or_anything_else():
