@@ -17,8 +17,9 @@
 
 Stages are read from the Dagster event log (step start and end) and from the ingest steps'
 own phase timings: `contract checks and loading` (reading, contract, row rules, raw Parquet),
-`quality profiles and checks` (the month's profile and the partitioned quality checks), `dbt`,
-`quality flags`, `publication` (tables, edition files and their checks), `snapshot`, and
+`quality profiles and checks` (the month's profile and the partitioned quality checks), `dbt`
+(the one dbt build, quality flags included), `publication` (tables, edition files and their
+checks), `snapshot`, and
 `orchestration` (what is left of the run's wall time: Dagster planning, run start and end).
 Speed is reported here, never asserted in tests.
 """
@@ -55,7 +56,6 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)  # Dagster's own n
 CALENDAR = ROOT / "dbt_project" / "seeds" / "business_calendar.csv"
 STAGE_OF_STEP = {
     "warehouse_models": "dbt",
-    "quality_flags": "quality flags",
     "publication_tables": "publication",
     "edition_files": "publication",
     "analyst_snapshot": "snapshot",
@@ -65,7 +65,6 @@ STAGES = (
     "contract checks and loading",
     "quality profiles and checks",
     "dbt",
-    "quality flags",
     "publication",
     "snapshot",
     "orchestration",
@@ -223,7 +222,6 @@ def run_stages(settings: Settings, sampler: MemorySampler, start: str, end: str)
     stages["orchestration"].windows = [(began, ended)]
     ledger = str(settings.raw_dir / "loads" / "*.parquet").replace("'", "''")
     stages["dbt"].rows = _table_rows(settings, f"select sum(rows_loaded) from '{ledger}'")
-    stages["quality flags"].rows = _table_rows(settings, "select count(*) from period_quality")
     stages["publication"].rows = _table_rows(settings, "select count(*) from publication_cells")
     stages["snapshot"].rows = sum(
         _count(settings.analytics_path, table) for table in _analytics_tables(settings)

@@ -6,7 +6,7 @@
 Generates demo landing data (no built-in unification defects unless the range covers 2021)
 with a fixed list of defects of every kind in different regions and months (`DEFECTS`, placed
 by offset from --start so any range of 24 months works), loads every extract-month with the
-real ingestion code (profiles included), runs the whole-history rules (`compute_flags`) and
+real ingestion code (profiles included), runs the whole-history rules (`flags_from_files`) and
 prints:
 - recall: the share of injected region-months flagged by a rule of the expected kind (and by
   any rule);
@@ -18,7 +18,7 @@ prints:
 
 By default extract-months are loaded directly with `load_partition` in `--workers` processes
 (the pipeline's own ingestion code, without Dagster's per-run overhead). `--pipeline` runs the
-whole pipeline instead (Dagster ingest assets, dbt, quality_flags), which adds the
+whole pipeline instead (Dagster ingest assets and dbt, quality flags included), which adds the
 measure_jump rule on measure_monthly to the figures. Speed targets live here, not in the tests.
 """
 
@@ -41,7 +41,7 @@ from orchestration.demo import DefectSpec, generate_landing
 from orchestration.ingest import load_partition
 from orchestration.landing import delivered_months
 from orchestration.partitions import month_range
-from orchestration.quality import compute_flags, read_profiles
+from orchestration.quality import flags_from_files, read_profiles
 from orchestration.settings import DBT_PROJECT_DIR, NATIONAL_CODE, Settings
 from schemas.contracts import MONTHLY_EXTRACTS
 from schemas.quality import enrich_profiles, load_thresholds
@@ -221,7 +221,7 @@ def main() -> int:
         print(f"{label}: {time.perf_counter() - began:7.1f}s, peak RSS {peak_rss_mb()[1]:,.0f} MB")
 
         began = time.perf_counter()
-        flags = compute_flags(settings)
+        flags = flags_from_files(settings)
         print(f"flags       whole history: {time.perf_counter() - began:7.1f}s, {len(flags)} flags")
 
         found = evaluate(settings, flags, specs)

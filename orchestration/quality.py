@@ -4,12 +4,14 @@
   earlier months' profiles are already on disk (the ingest assets' asset checks);
 - `vanished_counts`: for the snapshot extracts with terminations, how many records open in a
   month's raw file are missing from the next month's (rule vanished_records);
-- `compute_flags`: the rules over the whole history, every profile under
-  `<data>/raw/profiles/` and `measure_monthly` from the warehouse (read only, closed at once);
+- `compute_flags`: the rules over the whole history, from the partition profiles, the
+  measure series and the known periods; the dbt Python model `data_quality_flags` calls it
+  with its dbt sources and refs, inside the one dbt build of a refresh (`flags_from_files`
+  does the same from the files on disk, for the quality benchmark);
 - `read_reviews` / `apply_reviews`: the statistician's reviewed decisions (CSV at
   `Settings.reviews_path`, validated by `schemas.quality.REVIEWS_SCHEMA`) joined to the flags;
-- `write_flags`: `<data>/quality/flags.parquet`, always written (empty when nothing is
-  flagged) with the fixed `FLAGS_SCHEMA`, atomically; dbt reads it as source `quality.flags`.
+- `flags_table`: the reviewed flags with the fixed `FLAGS_SCHEMA` (what the model returns);
+  `read_flags`: the last good refresh's flags, from the analyst snapshot.
 
 A flag's status is WARN until reviewed, SUPPRESS when the decision is `suppress`, and OK when
 it is `publish` (the reviewer's reason is kept in `reason`, which period_quality shows).
@@ -19,7 +21,6 @@ The rules themselves, and their thresholds, live in `schemas/quality.py`.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,10 +59,6 @@ FLAGS_SCHEMA = pa.schema(
 
 def profiles_dir(settings: Settings) -> Path:
     return settings.raw_dir / "profiles"
-
-
-def flags_path(settings: Settings) -> Path:
-    return settings.data_dir / "quality" / "flags.parquet"
 
 
 def read_profiles(
@@ -275,35 +272,21 @@ def _figures(rule: str, current: pd.DataFrame) -> dict[str, float | int | None]:
 
 
 # --------------------------------------------------------------------------- whole history
-def _warehouse_tables(settings: Settings, queries: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """Read-only query results from the warehouse (an empty frame for a table not built yet);
-    the connection is closed at once, so the next dbt step can write."""
-    found = {name: pd.DataFrame() for name in queries}
-    if not settings.warehouse_path.exists():
-        return found
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        for name, sql in queries.items():
-            with contextlib.suppress(duckdb.CatalogException):
-                found[name] = con.execute(sql).df()
-    return found
+MEASURE_SERIES_COLUMNS = (
+    "measure_code",
+    "geography_code",
+    "month",
+    "numerator",
+    "denominator",
+    "provisional",
+)
 
 
-def read_measures(settings: Settings) -> pd.DataFrame:
-    """measure_monthly's figures from the warehouse."""
-    columns = ["measure_code", "geography_code", "month", "numerator", "denominator", "provisional"]
-    frame = _warehouse_tables(settings, {"m": f"select {', '.join(columns)} from measure_monthly"})[
-        "m"
-    ]
-    return frame if len(frame) else pd.DataFrame(columns=columns)
-
-
-def known_period_months(settings: Settings, months: pd.Series) -> pd.Series:
-    """Whether each month lies in a known poor-quality period (the warehouse's copy of the seed
-    known_quality_periods: COVID, unification). Such months are judged like any other but are
-    no baseline for later months, so recovery after them is not mistaken for a jump."""
-    known = _warehouse_tables(
-        settings, {"known": "select period_start, period_end from known_quality_periods"}
-    )["known"]
+def known_period_months(known: pd.DataFrame, months: pd.Series) -> pd.Series:
+    """Whether each month lies in a known poor-quality period (`known`: the seed
+    known_quality_periods' period_start and period_end: COVID, unification). Such months are
+    judged like any other but are no baseline for later months, so recovery after them is not
+    mistaken for a jump."""
     month = pd.to_datetime(months)
     inside = pd.Series(False, index=months.index)
     for period in known.itertuples():
@@ -312,20 +295,44 @@ def known_period_months(settings: Settings, months: pd.Series) -> pd.Series:
     return inside
 
 
-def compute_flags(settings: Settings, thresholds: dict | None = None) -> pd.DataFrame:
-    """Every flag over the whole history: extract rules on all profiles, measure_jump on
-    measure_monthly (whose baselines leave out known poor-quality periods). Columns
-    `schemas.quality.FLAG_COLUMNS`, sorted by flag_id."""
+def compute_flags(
+    profiles: pd.DataFrame,
+    measures: pd.DataFrame,
+    known_periods: pd.DataFrame,
+    thresholds: dict | None = None,
+) -> pd.DataFrame:
+    """Every flag over the whole history: the extract rules on the partition profiles (with
+    their vanished_records counts), measure_jump on measure_monthly's series (whose baselines
+    leave out the known poor-quality periods). Columns `schemas.quality.FLAG_COLUMNS`, sorted by
+    flag_id. The dbt model data_quality_flags calls this with its sources."""
     thresholds = thresholds or rules.load_thresholds()
-    profiles = with_vanished_counts(settings, read_profiles(settings))
     parts = [rules.extract_flags(rules.enrich_profiles(profiles, thresholds), thresholds)]
-    measures = read_measures(settings)
     if len(measures):
+        measures = measures[list(MEASURE_SERIES_COLUMNS)].copy()
         measures["month"] = pd.to_datetime(measures["month"])
-        measures["exclude_from_history"] = known_period_months(settings, measures["month"])
+        measures["exclude_from_history"] = known_period_months(known_periods, measures["month"])
         parts.append(rules.measure_flags(rules.enrich_measures(measures, thresholds), thresholds))
     flags = pd.concat([p for p in parts if len(p)] or [rules.empty_flags()], ignore_index=True)
     return flags.sort_values("flag_id").reset_index(drop=True)
+
+
+def flags_from_files(settings: Settings, thresholds: dict | None = None) -> pd.DataFrame:
+    """compute_flags over what is on disk outside dbt (the quality benchmark's path): every
+    profile under `<data>/raw/profiles/` with its vanished counts, and measure_monthly and the
+    known periods from the warehouse when it has been built (read only, closed at once)."""
+    measures = pd.DataFrame(columns=list(MEASURE_SERIES_COLUMNS))
+    known = pd.DataFrame(columns=["period_start", "period_end"])
+    if settings.warehouse_path.exists():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            with contextlib.suppress(duckdb.CatalogException):
+                columns = ", ".join(MEASURE_SERIES_COLUMNS)
+                measures = con.execute(f"select {columns} from measure_monthly").df()
+            with contextlib.suppress(duckdb.CatalogException):
+                known = con.execute(
+                    "select period_start, period_end from known_quality_periods"
+                ).df()
+    profiles = with_vanished_counts(settings, read_profiles(settings))
+    return compute_flags(profiles, measures, known, thresholds)
 
 
 # --------------------------------------------------------------------------- reviews
@@ -378,32 +385,23 @@ def _reason(r) -> str:
     return f"{text} [flag {r.flag_id}: {verb} by {r.reviewer} on {day}: {r.review_reason}]"
 
 
-def write_flags(settings: Settings, flags: pd.DataFrame) -> Path:
-    """Write the reviewed flags to `<data>/quality/flags.parquet` (atomically, fixed schema,
-    even when there are none)."""
-    path = flags_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def flags_table(flags: pd.DataFrame) -> pa.Table:
+    """The reviewed flags as an Arrow table with the fixed `FLAGS_SCHEMA` (dates as dates),
+    even when there are none: what the dbt model data_quality_flags returns."""
     frame = flags.reindex(columns=FLAGS_SCHEMA.names).copy()
     for column in ("month", "reviewed_on"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
     frame = frame.astype(object).where(frame.notna(), None)
-    table = pa.Table.from_pandas(frame, schema=FLAGS_SCHEMA, preserve_index=False)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-    return path
+    return pa.Table.from_pandas(frame, schema=FLAGS_SCHEMA, preserve_index=False)
 
 
 def read_flags(settings: Settings) -> pd.DataFrame:
-    """The flags the last run wrote (FLAGS_SCHEMA columns); FileNotFoundError before any run."""
-    path = flags_path(settings)
+    """The flags of the last good refresh (FLAGS_SCHEMA columns), from the analyst snapshot's
+    data_quality_flags (never the warehouse, which a run may be writing);
+    FileNotFoundError before any run."""
+    path = settings.analytics_path
     if not path.exists():
         raise FileNotFoundError(f"{path}: no quality flags yet (run the pipeline first)")
-    return pq.read_table(path).to_pandas()
-
-
-def build_flags(settings: Settings, thresholds: dict | None = None) -> pd.DataFrame:
-    """compute_flags + the reviews file, written to flags.parquet; returns the flags."""
-    flags = apply_reviews(compute_flags(settings, thresholds), read_reviews(settings.reviews_path))
-    write_flags(settings, flags)
-    return flags
+    columns = ", ".join(FLAGS_SCHEMA.names)
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(f"select {columns} from data_quality_flags order by flag_id").df()

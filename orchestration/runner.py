@@ -27,7 +27,7 @@ import pandas as pd
 from dagster._core.utils import make_new_run_id
 
 from orchestration.configuration import configuration_problems
-from orchestration.defs.ingest import LEDGER_KEY, ingest_selection
+from orchestration.defs.ingest import LEDGER_KEY, PROFILES_KEY, ingest_selection
 from orchestration.ingest import needs_load
 from orchestration.instance import command_line_tags, reclaim_abandoned_runs
 from orchestration.landing import (
@@ -217,7 +217,8 @@ def _execute(job, instance, progress=None, **kwargs) -> dg.ExecuteInProcessResul
 def _loaded(result: dg.ExecuteInProcessResult) -> list[str]:
     """Extracts whose raw asset was materialised by an ingest run."""
     keys = [e.asset_key for e in result.all_events if e.is_step_materialization]
-    return [key.path[1] for key in keys if key.path[0] == "raw" and key != LEDGER_KEY]
+    by_ingest = (LEDGER_KEY, PROFILES_KEY)  # written with the extracts, not extracts
+    return [key.path[1] for key in keys if key.path[0] == "raw" and key not in by_ingest]
 
 
 def _set_aside(result: dg.ExecuteInProcessResult) -> int:

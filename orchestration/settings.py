@@ -167,9 +167,9 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt profile and sources read. `buildable` indirect selection
-        runs a test that spans models built in different steps (a relationships test between
-        a seed and a model downstream of quality_flags) in the step that builds its last parent,
-        never before it exists."""
+        runs a test that spans several models (a relationships test between a seed and a mart)
+        only in a build that selects all of them (a UI run of a subset never tests a model it
+        did not build against one it did)."""
         return {
             "PROBATION_DATA_DIR": str(self.data_dir),
             "DBT_INDIRECT_SELECTION": "buildable",

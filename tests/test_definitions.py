@@ -24,7 +24,7 @@ GROUP_ORDER = [
 ]  # fmt: skip
 # Python assets and checks that open warehouse.duckdb (the dbt assets all do)
 WAREHOUSE_READERS = [
-    "quality_flags", "publication_tables", "edition_files", "analyst_snapshot",
+    "publication_tables", "edition_files", "analyst_snapshot",
     "publication_tables:publication_respects_quality_gate",
     "edition_files:published_edition_is_valid",
 ]  # fmt: skip
@@ -87,6 +87,17 @@ def test_definitions_match_the_committed_snapshot(defs):
         assert found[part] == expected[part], f"{part} differ from {SNAPSHOT}"
 
 
+def test_a_refresh_is_one_dbt_build(defs):
+    """The quality flags are a dbt model, so nothing splits the dbt assets: every job that
+    refreshes runs them as one step (one dbt invocation, one parse)."""
+    for name in ("refresh_job", "nightly_job"):
+        steps = defs.resolve_job_def(name).graph.node_names()
+        assert [s for s in steps if s.startswith("warehouse_models")] == ["warehouse_models"]
+    described = describe(defs)["assets"]
+    assert described["data_quality_flags"]["group"] == "quality"
+    assert "quality_flags" not in described
+
+
 def test_every_asset_has_owners_and_a_description_in_words(defs):
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
@@ -114,7 +125,7 @@ def test_groups_read_left_to_right(defs):
 
 def test_everything_that_opens_the_warehouse_is_in_its_pool(defs):
     described = describe(defs)["assets"]
-    for name in ("quality_flags", "publication_tables", "edition_files", "analyst_snapshot"):
+    for name in ("publication_tables", "edition_files", "analyst_snapshot"):
         assert described[name]["pool"] == "warehouse", name
     dbt_models = [n for n, a in described.items() if a["group"] in ("staging", "measures")]
     assert dbt_models and all(described[n]["pool"] == "warehouse" for n in dbt_models)

@@ -156,8 +156,8 @@ def test_a_ui_backfill_loads_the_months_and_the_marts_refresh_by_themselves(dags
     assert partitions == set(MONTHS)
 
     # The sensor refreshes once the backfill is done. A second run launched by hand while that
-    # refresh's dbt build is writing the warehouse reads it (quality_flags reads
-    # measure_monthly): it must wait for the warehouse pool, not fail on DuckDB's lock.
+    # refresh's dbt build is writing the warehouse reads it (analyst_snapshot copies the
+    # marts): it must wait for the warehouse pool, not fail on DuckDB's lock.
     sensor_refresh = client.wait(
         "the refresh the sensor launches",
         lambda: client.runs(pipelineName="refresh_job"),
@@ -180,7 +180,7 @@ def test_a_ui_backfill_loads_the_months_and_the_marts_refresh_by_themselves(dags
             "selector": {
                 **selector,
                 "jobName": "refresh_job",
-                "assetSelection": [{"path": ["quality_flags"]}],
+                "assetSelection": [{"path": ["analyst_snapshot"]}],
             },
             "runConfigData": {},
         },

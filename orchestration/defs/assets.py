@@ -9,7 +9,6 @@ from orchestration.defs.publication import (
     publication_tables,
     published_edition_is_valid,
 )
-from orchestration.defs.quality import quality_flags
 from orchestration.defs.snapshot import analyst_snapshot
 from orchestration.defs.warehouse import warehouse_models
 
@@ -20,7 +19,6 @@ def assets() -> dg.Definitions:
         assets=[
             ingest_month,
             warehouse_models,
-            quality_flags,
             publication_tables,
             edition_files,
             analyst_snapshot,

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus
 
-from orchestration.defs.ingest import EXTRACT_KEYS, LEDGER_KEY, ingest_month
+from orchestration.defs.ingest import EXTRACT_KEYS, LEDGER_KEY, PROFILES_KEY, ingest_month
 from orchestration.ingest import needs_load, previous_load
 from orchestration.instance import LAUNCHED_BY
 from orchestration.landing import delivered_months, latest_delivery
@@ -46,7 +46,10 @@ FRESHNESS_CHECK = "freshness_check"  # the name build_time_partition_freshness_c
 # The ingest assets with their rule checks; the freshness checks are evaluated by their own
 # sensor, never as part of a load.
 INGEST = dg.AssetSelection.groups("ingest") - dg.AssetSelection.checks(
-    *(dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in [*EXTRACT_KEYS.values(), LEDGER_KEY])
+    *(
+        dg.AssetCheckKey(key, FRESHNESS_CHECK)
+        for key in [*EXTRACT_KEYS.values(), LEDGER_KEY, PROFILES_KEY]
+    )
 )
 
 ingest_job = dg.define_asset_job(

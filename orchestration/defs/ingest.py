@@ -1,7 +1,8 @@
 """Ingest: one monthly-partitioned multi-asset loading every landing-zone extract of a month.
 
 Each extract is its own asset (`raw/<extract>`); the load ledger (`raw/loads`, one row per
-extract-month loaded, which dbt reads as the source `raw.loads`) is produced by the same step.
+extract-month loaded, which dbt reads as the source `raw.loads`) and the quality profiles
+(`raw/profiles`, dbt's source `quality.profiles`) are produced by the same step.
 Any subset can be selected (the command line selects the extracts that need loading). For each
 selected extract the month's delivery is checked against its contract (schemas/contracts.py,
 checked in DuckDB by orchestration/checked_file.py), implausible rows are set aside with a
@@ -13,7 +14,7 @@ Each extract also carries one partitioned asset check per data-quality rule (sch
 evaluated with the materialisation against the earlier months' profiles already on disk. They
 have severity WARN: a flagged month is loaded all the same, and the check's metadata says which
 regions were flagged and the figures found. Whether a flag holds back publication is decided
-over the whole history by the `quality_flags` asset and `period_quality`.
+over the whole history by the dbt models `data_quality_flags` and `period_quality`.
 
 A backfill runs one run per month (failure isolation and per-month metadata), queued with
 bounded concurrency (dagster.yaml, `run_queue`).
@@ -23,7 +24,13 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from orchestration.asset_metadata import DATA_ENGINEERING, arrow_schema, table_metadata
-from orchestration.ingest import ContractBreach, MissingDelivery, load_partition, manifest_path
+from orchestration.ingest import (
+    ContractBreach,
+    MissingDelivery,
+    load_partition,
+    manifest_path,
+    profile_path,
+)
 from orchestration.partitions import monthly_partitions
 from orchestration.quality import CheckOutcome, partition_checks, rules_for
 from orchestration.resources import PipelineResource
@@ -31,6 +38,7 @@ from schemas.contracts import EXTRACTS, Extract
 from schemas.quality import RULES, ThresholdsError
 
 LEDGER_KEY = dg.AssetKey(["raw", "loads"])
+PROFILES_KEY = dg.AssetKey(["raw", "profiles"])
 EXTRACT_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
 
 
@@ -90,6 +98,23 @@ def _ledger_spec() -> dg.AssetSpec:
     )
 
 
+def _profiles_spec() -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=PROFILES_KEY,
+        group_name="ingest",
+        owners=DATA_ENGINEERING,
+        kinds={"parquet"},
+        skippable=True,
+        description=(
+            "The quality profile of each extract-month loaded (one row per extract, region and "
+            "month: rows delivered, loaded and set aside by rule, nulls, the in-person share), "
+            "written by the ingest step with each load. dbt reads it as the source "
+            "quality.profiles, where the data-quality rules of schemas/quality.py run over it "
+            "(model data_quality_flags)."
+        ),
+    )
+
+
 CHECK_SPECS = [
     dg.AssetCheckSpec(
         rule,
@@ -132,6 +157,21 @@ def _materialization(settings, extract: str, month: str, selected_checks) -> dg.
     )
 
 
+def _profiles_materialization(settings, month: str, loaded: list[str]) -> dg.MaterializeResult:
+    """The month's profiles (every extract profiled so far, not only this run's)."""
+    files = [profile_path(settings, e, month) for e in EXTRACTS]
+    files = [f for f in files if f.exists()]
+    rows = sum(pq.read_metadata(f).num_rows for f in files)
+    schema = pq.read_schema(files[0]) if files else None
+    return dg.MaterializeResult(
+        asset_key=PROFILES_KEY,
+        metadata={
+            **table_metadata(rows, arrow_schema(schema) if schema else None),
+            "profiled_this_run": ", ".join(loaded) or "none",
+        },
+    )
+
+
 def _ledger_materialization(settings, month: str, loaded: list[str]) -> dg.MaterializeResult:
     """The month's ledger rows (every extract loaded so far, not only this run's)."""
     files = [manifest_path(settings, e, month) for e in EXTRACTS]
@@ -159,7 +199,7 @@ def _ledger_materialization(settings, month: str, loaded: list[str]) -> dg.Mater
 
 @dg.multi_asset(
     name="ingest_month",
-    specs=[*(_extract_spec(e) for e in EXTRACTS.values()), _ledger_spec()],
+    specs=[*(_extract_spec(e) for e in EXTRACTS.values()), _ledger_spec(), _profiles_spec()],
     check_specs=CHECK_SPECS,
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
@@ -184,6 +224,8 @@ def ingest_month(context: dg.AssetExecutionContext, pipeline: PipelineResource):
             failures.append(str(error))
     if LEDGER_KEY in context.selected_asset_keys:
         yield _ledger_materialization(settings, month, loaded)
+    if PROFILES_KEY in context.selected_asset_keys:
+        yield _profiles_materialization(settings, month, loaded)
     if failures:  # the extracts that loaded are recorded above; these failed the month
         raise dg.Failure(
             description="\n".join(failures),
@@ -193,9 +235,9 @@ def ingest_month(context: dg.AssetExecutionContext, pipeline: PipelineResource):
 
 
 def ingest_selection(extracts: list[str]) -> dict:
-    """What a load of `extracts` selects: their assets, the ledger, and their rule checks (not
-    the freshness checks, which their own sensor evaluates), as `JobDefinition.get_subset`
-    takes them."""
-    assets = {EXTRACT_KEYS[e] for e in extracts} | {LEDGER_KEY}
+    """What a load of `extracts` selects: their assets, the ledger, the profiles, and their rule
+    checks (not the freshness checks, which their own sensor evaluates), as
+    `JobDefinition.get_subset` takes them."""
+    assets = {EXTRACT_KEYS[e] for e in extracts} | {LEDGER_KEY, PROFILES_KEY}
     checks = {spec.key for spec in CHECK_SPECS if spec.asset_key in assets}
     return {"asset_selection": assets, "asset_check_selection": checks}

@@ -27,7 +27,7 @@ from orchestration.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
 RATINGS = "ratings"
 
 
-QUALITY_SOURCE = "source.probation.quality.flags"
+QUALITY_FLAGS = "model.probation.data_quality_flags"
 QUALITY_MODELS = ("period_quality", "data_quality_flags")
 
 
@@ -35,7 +35,7 @@ def _after_quality(manifest: Mapping[str, Any]) -> set[str]:
     """Nodes downstream of the quality flags (what publication is cut from)."""
     children = manifest.get("child_map", {})
     found: set[str] = set()
-    todo = list(children.get(QUALITY_SOURCE, []))
+    todo = list(children.get(QUALITY_FLAGS, []))
     while todo:
         node = todo.pop()
         if node not in found:

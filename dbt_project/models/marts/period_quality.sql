@@ -4,7 +4,7 @@
 --
 -- Sources (DESIGN §6):
 -- - the known-period seed (known_quality_periods), for measures and extracts alike;
--- - flags from the data (source quality.flags, written by the quality_flags asset): an
+-- - flags from the data (data_quality_flags, the pandera rules of schemas/quality.py): an
 --   unreviewed flag is WARN, a reviewed one SUPPRESS (decision suppress) or OK (decision
 --   publish, the reviewer's reason kept).
 -- Where a flag applies:
@@ -52,7 +52,7 @@ known_flags as (
 
 data_flags as (
     select flag_id, subject_type, subject, geography_code, month, status, reason
-    from {{ source('quality', 'flags') }}
+    from {{ ref('data_quality_flags') }}
 ),
 
 extract_targets as (
