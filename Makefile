@@ -27,7 +27,7 @@ setup: $(BIN)/.installed libreoffice manifest
 # The Dagster definitions read the dbt manifest and never run dbt themselves: parse the dbt
 # project here when it changed.
 manifest: $(BIN)/.installed
-	@$(BIN)/python -c "from orchestration.dbt_manifest import ensure_manifest; ensure_manifest()"
+	@$(BIN)/python -c "from orchestration.dbt_project import ensure_manifest; ensure_manifest()"
 
 # The workbook is converted to ODS by headless LibreOffice. Installed here when it is missing
 # and this is root with apt-get; otherwise editions are staged with the XLSX only and each run

@@ -8,8 +8,8 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.dbt_manifest import dbt_executable
-from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.dbt_project import dbt_cli
+from orchestration.settings import Settings
 
 
 class PipelineResource(dg.ConfigurableResource):
@@ -33,8 +33,4 @@ class NotifierResource(dg.ConfigurableResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
-        project_dir=str(DBT_PROJECT_DIR),
-        profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=dbt_executable(),
-    )
+    return dbt_cli()

@@ -1,7 +1,8 @@
 """Running the pipeline in process, as the command line and the tests do.
 
-`run_pipeline` loads each month that needs it (one Dagster run per month, so a bad file fails
-only its own partition), then, if every load succeeded, rebuilds everything downstream in one
+`run_pipeline` loads every extract-month that needs it in one Dagster run over the months'
+partition range (each extract-month its own partition's materialisation; a bad file fails only
+its own extract-month), then, if every load succeeded, rebuilds everything downstream in one
 run. A quality gate that holds an edition back is reported, not raised: the marts and the
 analyst snapshot are still built. An extract-month not delivered (yet) between the first and
 the last month delivered is a gap (DESIGN §9): reported, not a failure; the cells that need it
@@ -45,6 +46,8 @@ from orchestration.settings import Settings
 from orchestration.warehouse_lock import warehouse_lock_problem
 from schemas.contracts import MONTHLY_EXTRACTS
 
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+WATCHED_EVENTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.ASSET_MATERIALIZATION}
 GATE_CHECKS = ("publication_respects_quality_gate", "published_edition_is_valid")
 EDITION_OPS = (
     "publication_tables",
@@ -80,7 +83,7 @@ class RunSummary:
 
 def load_definitions() -> dg.Definitions:
     """The code location's definitions, the dbt project parsed first if it changed."""
-    from orchestration.dbt_manifest import ensure_manifest
+    from orchestration.dbt_project import ensure_manifest
 
     ensure_manifest()
     from orchestration.definitions import defs
@@ -179,9 +182,12 @@ def run_pipeline(
     return summary
 
 
-def _execute(job, instance, progress=None, **kwargs) -> dg.ExecuteInProcessResult:
-    """Execute a job in process; with `progress`, report each step as it starts (read back
-    from the instance's event log by a watcher thread)."""
+def _execute(
+    job, instance, progress=None, months: list[str] | None = None, tags=None, **kwargs
+) -> dg.ExecuteInProcessResult:
+    """Execute a job in process; with `progress`, report each step as it starts and, for a
+    load of `months`, each month as its ledger rows are written (read back from the
+    instance's event log by a watcher thread)."""
     run_id = make_new_run_id()
     done = threading.Event()
 
@@ -189,13 +195,18 @@ def _execute(job, instance, progress=None, **kwargs) -> dg.ExecuteInProcessResul
         seen: set[str] = set()
         while not done.wait(0.5):
             try:
-                records = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+                records = instance.all_logs(run_id, of_type=WATCHED_EVENTS)
             except Exception:  # noqa: BLE001 - progress is a courtesy: never fail a run over it
                 continue
             for record in records:
-                if record.step_key not in seen:
+                event = record.dagster_event
+                if event.is_step_start and record.step_key not in seen:
                     seen.add(record.step_key)
                     progress(f"{stage_of(record.step_key) or 'step'}: {record.step_key}")
+                elif months and event.asset_key == LEDGER_KEY and event.partition not in seen:
+                    seen.add(event.partition)
+                    done_months = sum(m in seen for m in months)
+                    progress(f"loaded {event.partition} ({done_months} of {len(months)} months)")
 
     watcher = threading.Thread(target=watch, daemon=True)
     if progress is not None:
@@ -205,7 +216,7 @@ def _execute(job, instance, progress=None, **kwargs) -> dg.ExecuteInProcessResul
             instance=instance,
             run_id=run_id,
             raise_on_error=False,
-            tags=command_line_tags(),
+            tags={**command_line_tags(), **(tags or {})},
             **kwargs,
         )
     finally:
@@ -214,11 +225,32 @@ def _execute(job, instance, progress=None, **kwargs) -> dg.ExecuteInProcessResul
             watcher.join()
 
 
-def _loaded(result: dg.ExecuteInProcessResult) -> list[str]:
-    """Extracts whose raw asset was materialised by an ingest run."""
-    keys = [e.asset_key for e in result.all_events if e.is_step_materialization]
+def _load(defs, instance, to_load: dict[str, list[str]], logging: dict, progress):
+    """One ingest run over every month that needs loading (a partition range), loading only
+    the extract-months named in `to_load`; says each month as its ledger rows are written."""
+    months = sorted(to_load)
+    extract_months = sum(len(v) for v in to_load.values())
+    (progress or (lambda _: None))(
+        f"loading {extract_months} extract-month{'s' if extract_months > 1 else ''} "
+        f"of {len(months)} month{'s' if len(months) > 1 else ''} ({months[0]} to {months[-1]})"
+    )
+    extracts = sorted({e for v in to_load.values() for e in v})
+    job = defs.resolve_job_def("ingest_job").get_subset(**ingest_selection(extracts))
+    run_config = {**logging, "ops": {"ingest_month": {"config": {"extract_months": to_load}}}}
+    tags = {RANGE_START: months[0], RANGE_END: months[-1]}
+    return _execute(job, instance, progress, months, tags, run_config=run_config)
+
+
+def _loaded(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
+    """Extract-months whose raw asset partition was materialised by an ingest run."""
     by_ingest = (LEDGER_KEY, PROFILES_KEY)  # written with the extracts, not extracts
-    return [key.path[1] for key in keys if key.path[0] == "raw" and key not in by_ingest]
+    return [
+        (event.asset_key.path[1], event.partition)
+        for event in result.all_events
+        if event.is_step_materialization
+        and event.asset_key.path[0] == "raw"
+        and event.asset_key not in by_ingest
+    ]
 
 
 def _set_aside(result: dg.ExecuteInProcessResult) -> int:
@@ -252,12 +284,10 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
         return summary
 
     logging = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    ingest_job = defs.resolve_job_def("ingest_job")
-    run_ids = []
-    for number, month in enumerate(summary.months, start=1):
+    to_load: dict[str, list[str]] = {}  # month -> extracts that need loading
+    for month in summary.months:
         state = {e: _delivery_state(settings, e, month) for e in MONTHLY_EXTRACTS}
-        missing = [e for e, found in state.items() if found == "missing"]
-        for extract in missing:
+        for extract in [e for e, found in state.items() if found == "missing"]:
             summary.gaps.setdefault(extract, []).append(month)
         targets = [
             e
@@ -265,21 +295,14 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
             if found == "delivered" and (force or needs_load(settings, e, month))
         ]
         summary.up_to_date += sum(found == "delivered" for found in state.values()) - len(targets)
-        if not targets:
-            continue
-        say(
-            f"loading {month} ({number} of {len(summary.months)} months): "
-            f"{len(targets)} extract{'s' if len(targets) > 1 else ''}"
-        )
-        result = _execute(
-            ingest_job.get_subset(**ingest_selection(targets)),
-            instance,
-            partition_key=month,
-            run_config=logging,
-        )
+        if targets:
+            to_load[month] = targets
+    run_ids = []
+    if to_load:
+        result = _load(defs, instance, to_load, logging, progress)
         run_ids.append(result.run_id)
         summary.failures += _failure_messages(result)
-        summary.loaded += [(e, month) for e in _loaded(result)]
+        summary.loaded += _loaded(result)
         summary.set_aside += _set_aside(result)
 
     if summary.failures:

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_manifest import dbt_executable
+from orchestration.dbt_project import dbt_executable
 from orchestration.demo import generate_landing, parse_defect
 from orchestration.runner import run_pipeline
 from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
@@ -23,7 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def pytest_configure(config):
     """Parse the dbt project (when changed) before any test loads the Dagster definitions,
     which only read its manifest."""
-    from orchestration.dbt_manifest import ensure_manifest
+    from orchestration.dbt_project import ensure_manifest
 
     ensure_manifest()
 

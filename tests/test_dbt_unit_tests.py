@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 
-from orchestration.dbt_manifest import dbt_executable, ensure_manifest
+from orchestration.dbt_project import dbt_executable, ensure_manifest
 from orchestration.settings import DBT_PROJECT_DIR
 
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pandas as pd
 
-from orchestration.dbt_manifest import ensure_manifest
+from orchestration.dbt_project import ensure_manifest
 from orchestration.dictionary import data_dictionary, dbt_column_docs
 from orchestration.gate import gate_violations
 from orchestration.publication import edition_window, percent, period_name

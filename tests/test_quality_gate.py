@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.cli import main
-from orchestration.dbt_manifest import dbt_executable
+from orchestration.dbt_project import dbt_executable
 from orchestration.defs.ingest import ingest_selection
 from orchestration.demo import parse_defect
 from orchestration.demo.defects import UNIFICATION_DEFECTS

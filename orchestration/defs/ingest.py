@@ -16,8 +16,12 @@ have severity WARN: a flagged month is loaded all the same, and the check's meta
 regions were flagged and the figures found. Whether a flag holds back publication is decided
 over the whole history by the dbt models `data_quality_flags` and `period_quality`.
 
-A backfill runs one run per month (failure isolation and per-month metadata), queued with
-bounded concurrency (dagster.yaml, `run_queue`).
+A run may cover one month (a UI backfill runs one run per month, queued with bounded
+concurrency by dagster.yaml's `run_queue`) or a range of months (the command line loads every
+month it needs in one run, naming the extract-months in `IngestConfig`): either way each
+extract-month is reported as its own partition's materialisation, with its own check
+evaluations, and a bad file fails only its own extract-month (the step fails once the rest
+of the run's extract-months are loaded).
 """
 
 import dagster as dg
@@ -42,17 +46,18 @@ PROFILES_KEY = dg.AssetKey(["raw", "profiles"])
 EXTRACT_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
 
 
-def _check_result(extract: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
+def _check_evaluation(extract: str, month: str, outcome: CheckOutcome) -> dg.AssetCheckEvaluation:
     table = "\n".join(
         ["| region | found |", "|---|---|"]
         + [f"| {region} | {detail} |" for region, detail in outcome.details.items()]
     )
-    return dg.AssetCheckResult(
+    return dg.AssetCheckEvaluation(
         asset_key=EXTRACT_KEYS[extract],
         check_name=outcome.rule,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.WARN,
         description=outcome.description,
+        partition=month,
         metadata={
             "regions_flagged": ", ".join(outcome.regions) or "none",
             "found": dg.MetadataValue.md(table if outcome.details else "Nothing flagged."),
@@ -127,17 +132,21 @@ CHECK_SPECS = [
 ]
 
 
-def _materialization(settings, extract: str, month: str, selected_checks) -> dg.MaterializeResult:
-    """Load one extract-month; its materialisation with the rule checks that were selected."""
+def _load(
+    settings, extract: str, month: str, selected_checks
+) -> tuple[dg.AssetMaterialization, list[dg.AssetCheckEvaluation]]:
+    """Load one extract-month: its materialisation (of that partition) and the evaluations of
+    the rule checks that were selected."""
     report = load_partition(settings, extract, month)
     checks = partition_checks(settings, extract, month)
-    return dg.MaterializeResult(
+    evaluations = [
+        _check_evaluation(extract, month, outcome)
+        for outcome in checks
+        if dg.AssetCheckKey(EXTRACT_KEYS[extract], outcome.rule) in selected_checks
+    ]
+    materialization = dg.AssetMaterialization(
         asset_key=EXTRACT_KEYS[extract],
-        check_results=[
-            _check_result(extract, outcome)
-            for outcome in checks
-            if dg.AssetCheckKey(EXTRACT_KEYS[extract], outcome.rule) in selected_checks
-        ],
+        partition=month,
         metadata={
             **table_metadata(report.rows_loaded, arrow_schema(pq.read_schema(report.raw_path))),
             "source_file": dg.MetadataValue.path(report.source_file),
@@ -155,16 +164,18 @@ def _materialization(settings, extract: str, month: str, selected_checks) -> dg.
             ),
         },
     )
+    return materialization, evaluations
 
 
-def _profiles_materialization(settings, month: str, loaded: list[str]) -> dg.MaterializeResult:
+def _profiles_materialization(settings, month: str, loaded: list[str]) -> dg.AssetMaterialization:
     """The month's profiles (every extract profiled so far, not only this run's)."""
     files = [profile_path(settings, e, month) for e in EXTRACTS]
     files = [f for f in files if f.exists()]
     rows = sum(pq.read_metadata(f).num_rows for f in files)
     schema = pq.read_schema(files[0]) if files else None
-    return dg.MaterializeResult(
+    return dg.AssetMaterialization(
         asset_key=PROFILES_KEY,
+        partition=month,
         metadata={
             **table_metadata(rows, arrow_schema(schema) if schema else None),
             "profiled_this_run": ", ".join(loaded) or "none",
@@ -172,13 +183,14 @@ def _profiles_materialization(settings, month: str, loaded: list[str]) -> dg.Mat
     )
 
 
-def _ledger_materialization(settings, month: str, loaded: list[str]) -> dg.MaterializeResult:
+def _ledger_materialization(settings, month: str, loaded: list[str]) -> dg.AssetMaterialization:
     """The month's ledger rows (every extract loaded so far, not only this run's)."""
     files = [manifest_path(settings, e, month) for e in EXTRACTS]
     rows = [pq.read_table(f).to_pylist()[0] for f in files if f.exists()]
     schema = pq.read_schema(next(f for f in files if f.exists())) if rows else None
-    return dg.MaterializeResult(
+    return dg.AssetMaterialization(
         asset_key=LEDGER_KEY,
+        partition=month,
         metadata={
             **table_metadata(len(rows), arrow_schema(schema) if schema else None),
             "loaded_this_run": ", ".join(loaded) or "none",
@@ -197,6 +209,13 @@ def _ledger_materialization(settings, month: str, loaded: list[str]) -> dg.Mater
     )
 
 
+class IngestConfig(dg.Config):
+    """Which extract-months a run loads: month (YYYY-MM) to extracts. Empty (the default, as
+    in a UI run): every selected extract of every month of the run."""
+
+    extract_months: dict[str, list[str]] = {}
+
+
 @dg.multi_asset(
     name="ingest_month",
     specs=[*(_extract_spec(e) for e in EXTRACTS.values()), _ledger_spec(), _profiles_spec()],
@@ -205,31 +224,42 @@ def _ledger_materialization(settings, month: str, loaded: list[str]) -> dg.Mater
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     can_subset=True,
     description=(
-        "Load one month of the selected extracts into raw Parquet, with their quality profiles, "
-        "rule checks and load-ledger rows."
+        "Load the selected extracts of the run's months into raw Parquet, with their quality "
+        "profiles, rule checks and load-ledger rows; each extract-month is its own partition's "
+        "materialisation."
     ),
 )
-def ingest_month(context: dg.AssetExecutionContext, pipeline: PipelineResource):
+def ingest_month(
+    context: dg.AssetExecutionContext, config: IngestConfig, pipeline: PipelineResource
+):
     settings = pipeline.settings()
-    month = context.partition_key
+    selected = [e for e, key in EXTRACT_KEYS.items() if key in context.selected_asset_keys]
     selected_checks = context.selected_asset_check_keys
-    loaded, failures = [], []
-    for extract, key in EXTRACT_KEYS.items():
-        if key not in context.selected_asset_keys:
-            continue
-        try:
-            yield _materialization(settings, extract, month, selected_checks)
+    loaded_months, failures = [], []
+    for month in context.partition_keys:
+        chosen = config.extract_months.get(month, []) if config.extract_months else selected
+        loaded = []
+        for extract in [e for e in selected if e in chosen]:
+            try:
+                materialization, evaluations = _load(settings, extract, month, selected_checks)
+            except (ContractBreach, MissingDelivery, ValueError, ThresholdsError) as error:
+                failures.append(str(error))
+                continue
+            yield materialization
+            for evaluation in evaluations:
+                context.log_event(evaluation)
             loaded.append(extract)
-        except (ContractBreach, MissingDelivery, ValueError, ThresholdsError) as error:
-            failures.append(str(error))
-    if LEDGER_KEY in context.selected_asset_keys:
-        yield _ledger_materialization(settings, month, loaded)
-    if PROFILES_KEY in context.selected_asset_keys:
-        yield _profiles_materialization(settings, month, loaded)
-    if failures:  # the extracts that loaded are recorded above; these failed the month
+        if not loaded and not any(e in chosen for e in selected):
+            continue  # nothing of this month was asked for
+        loaded_months.append(month)
+        if LEDGER_KEY in context.selected_asset_keys:
+            yield _ledger_materialization(settings, month, loaded)
+        if PROFILES_KEY in context.selected_asset_keys:
+            yield _profiles_materialization(settings, month, loaded)
+    if failures:  # what loaded is recorded above; these extract-months failed
         raise dg.Failure(
             description="\n".join(failures),
-            metadata={"month": month, "failed": len(failures), "loaded": ", ".join(loaded)},
+            metadata={"months": ", ".join(loaded_months), "failed": len(failures)},
             allow_retries=False,
         )
 

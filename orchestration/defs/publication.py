@@ -24,7 +24,7 @@ import pandas as pd
 from orchestration.asset_metadata import STATISTICS, tables_metadata
 from orchestration.atomic import building
 from orchestration.bulletin import build_bulletin
-from orchestration.dbt_manifest import MANIFEST_PATH
+from orchestration.dbt_project import MANIFEST_PATH
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.dictionary import data_dictionary, dbt_column_docs
 from orchestration.gate import (

@@ -4,7 +4,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.asset_metadata import DATA_ENGINEERING, column_schema, table_metadata
-from orchestration.dbt_manifest import mart_models
+from orchestration.dbt_project import mart_models
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.resources import PipelineResource
 from orchestration.snapshot import build_snapshot

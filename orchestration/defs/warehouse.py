@@ -20,7 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.asset_metadata import DATA_ENGINEERING, STATISTICS, duckdb_tables
 from orchestration.configuration import configuration_problems
-from orchestration.dbt_manifest import load_manifest
+from orchestration.dbt_project import load_manifest
 from orchestration.resources import PipelineResource
 from orchestration.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
 
