@@ -12,7 +12,7 @@ export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
 DAGSTER_HOME ?= $(DATA)/dagster_home
 
-.PHONY: setup libreoffice manifest automation-on automation-off automation-status run test ui docs demo-data dagster-home lint format bench quality-benchmark clean
+.PHONY: setup system-packages manifest automation-on automation-off automation-status run test test-fast ui docs demo-data dagster-home lint format bench quality-benchmark clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -22,25 +22,31 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-setup: $(BIN)/.installed libreoffice manifest
+setup: $(BIN)/.installed system-packages manifest
 
 # The Dagster definitions read the dbt manifest and never run dbt themselves: parse the dbt
 # project here when it changed.
 manifest: $(BIN)/.installed
 	@$(BIN)/python -c "from orchestration.dbt_project import ensure_manifest; ensure_manifest()"
 
-# The workbook is converted to ODS by headless LibreOffice. Installed here when it is missing
-# and this is root with apt-get; otherwise editions are staged with the XLSX only and each run
-# says how to get the ODS (README, "Publication").
-libreoffice:
-	@if command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1; then :; \
+# System packages, installed here and never from inside a test: LibreOffice converts the
+# workbook to ODS (without it editions get the XLSX only, and each run says how to get the ODS);
+# Chromium renders the bulletin in its test; PostgreSQL serves the tested PostgreSQL deployment.
+# Installed with apt-get when missing and this is root; otherwise a note says what is missing,
+# and the tests that need it are skipped with that reason.
+SYSTEM_PACKAGES = soffice:libreoffice-calc-nogui chromium:chromium initdb:postgresql
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do command="$${pair%%:*}"; package="$${pair#*:}"; \
+		if command -v "$$command" >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/$$command >/dev/null 2>&1; \
+		then :; else missing="$$missing $$package"; fi; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing LibreOffice (libreoffice-calc-nogui) to convert workbooks to ODS"; \
+		echo "Installing$$missing (apt-get)"; \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends libreoffice-calc-nogui >/dev/null; } || \
-		echo "warning: libreoffice-calc-nogui could not be installed: editions get the XLSX only"; \
+			--no-install-recommends $$missing >/dev/null; } || \
+		echo "warning: could not install$$missing: editions without LibreOffice get the XLSX only; the tests needing the others are skipped"; \
 	else \
-		echo "note: LibreOffice is missing and needs root to install (apt-get install libreoffice-calc-nogui): editions get the XLSX only"; \
+		echo "note: missing$$missing (needs root to install: apt-get install$$missing): editions without LibreOffice get the XLSX only; the tests needing the others are skipped"; \
 	fi
 
 # The instance's settings: the project's dagster.yaml, unless the home already has its own.
@@ -57,9 +63,15 @@ demo-data: setup
 run: setup demo-data
 	$(BIN)/probation-pipeline run
 
+# Every tier (unit, pipeline, operations: pytest markers, tests/conftest.py); test-fast runs
+# the unit tier alone.
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m unit
 
 ui: setup dagster-home
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev --host 127.0.0.1 --port 3000

@@ -56,12 +56,21 @@ def refresh_digest(settings: Settings, edition: str | None) -> str:
         exists = path is not None and Path(path).is_file()
         add("file", path, hashlib.sha256(Path(path).read_bytes()).hexdigest() if exists else "-")
     add("settings", json.dumps(settings.dbt_vars(), sort_keys=True), settings.soffice, edition)
+    add("code", code_digest())
+    return digest.hexdigest()
+
+
+def code_digest() -> str:
+    """The digest of the code, SQL and seeds (name, size and modification time of each file):
+    a change to any of them means the outputs they make are rebuilt."""
+    digest = hashlib.sha256()
     for root in CODE:
         for path in _files(root):
             if "__pycache__" in path.parts:
                 continue
             stat = path.stat()
-            add("code", path.relative_to(PROJECT_ROOT), stat.st_size, stat.st_mtime_ns)
+            line = f"{path.relative_to(PROJECT_ROOT)}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}\x1e"
+            digest.update(line.encode())
     return digest.hexdigest()
 
 

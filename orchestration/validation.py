@@ -279,9 +279,17 @@ def validate_edition(folder: Path, checks: list[Check], digest: str) -> dict:
     with building(folder / VALIDATION_DIR, versioned=False) as tmp:
         tmp.mkdir()
         outcome = run_checks(checks, tmp / "data_docs")
-        outcome["content_digest"] = digest
-        (tmp / "result.json").write_text(json.dumps(outcome, indent=2, default=str))
+        write_result(folder, outcome, digest, tmp)
     return outcome
+
+
+def write_result(folder: Path, outcome: dict, digest: str, into: Path | None = None) -> None:
+    """The outcome, with the digest of the staged content it validated, as
+    `folder/validation/result.json` (or `into/result.json`)."""
+    target = into or folder / VALIDATION_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    outcome["content_digest"] = digest
+    (target / "result.json").write_text(json.dumps(outcome, indent=2, default=str))
 
 
 def read_result(folder: Path) -> dict | None:

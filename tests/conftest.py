@@ -28,6 +28,27 @@ def pytest_configure(config):
     ensure_manifest()
 
 
+# The tiers (`make test-fast` runs the unit tier; `make test` all three):
+# - unit: one module's behaviour, no pipeline run (dbt unit tests aside);
+# - pipeline: whole or partial pipeline runs, in process, over fixture or demo months;
+# - operations: the deployment as an operator runs it (dagster dev, kill -9, PostgreSQL,
+#   an old DuckDB client, sensors and the failure notifier).
+# A module names its tier with `pytestmark`; a test of an unmarked module that uses a shared
+# pipeline run is in the pipeline tier, any other in the unit tier.
+TIERS = ("unit", "pipeline", "operations")
+PIPELINE_FIXTURES = {"fixture_run", "demo_run", "reviewed_demo", "warehouse"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tiers = [m.name for m in item.iter_markers() if m.name in TIERS]
+        if len(tiers) > 1:
+            raise pytest.UsageError(f"{item.nodeid}: in more than one tier ({tiers})")
+        if not tiers:
+            uses_run = PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            item.add_marker("pipeline" if uses_run else "unit")
+
+
 FIXTURE_LANDING = FIXTURES / "landing"
 
 
@@ -103,24 +124,15 @@ def reviewed_demo(demo_run, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def chromium():
-    """A headless Chromium for rendering the bulletin: the one on PATH, else installed with
-    apt-get when running as root; otherwise the test is skipped, saying why."""
+    """A headless Chromium for rendering the bulletin (installed by `make setup` when missing
+    and this is root); otherwise the test is skipped, saying why."""
     names = ("chromium", "chromium-browser", "google-chrome")
     found = next((shutil.which(name) for name in names if shutil.which(name)), None)
     if found:
         return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(
-            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-            "--no-install-recommends chromium",
-            shell=True, capture_output=True, timeout=900, check=False,
-        )  # fmt: skip
-        found = shutil.which("chromium")
-        if found:
-            return found
     pytest.skip(
-        "Chromium is not installed and cannot be installed here (needs root and apt-get: "
-        "apt-get install chromium)"
+        "Chromium is not installed: `make setup` installs it when run as root with apt-get "
+        "(else apt-get install chromium)"
     )
 
 

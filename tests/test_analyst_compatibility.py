@@ -16,6 +16,8 @@ import pytest
 from orchestration.settings import Settings
 from orchestration.snapshot import ANALYST_STORAGE_VERSION, build_snapshot
 
+pytestmark = pytest.mark.operations
+
 OLDEST_CLIENT = "1.0.0"  # the DuckDB release whose format ANALYST_STORAGE_VERSION names
 STORAGE_NUMBERS = {"v1.0.0": 64}  # the header's version number DuckDB 0.10 to 1.1 write
 

@@ -4,12 +4,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 
 from orchestration.defs.automation import nightly_schedule, redelivery_sensor
 from orchestration.ingest import load_partition
 from orchestration.resources import PipelineResource
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS
+
+pytestmark = pytest.mark.operations
 
 
 def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(landing_copy, tmp_path):

@@ -24,6 +24,8 @@ import pytest
 
 from orchestration.cli import main
 
+pytestmark = pytest.mark.pipeline
+
 CLASS_NAME = re.compile(r"\b[A-Z][A-Za-z]+(?:Error|Exception|Failure)\b|Traceback")
 CONTACTS_HEADER = "contact_id,crn,event_id,region_code,contact_date,mode,outcome"
 GOOD_ROW = "C99,X3,E3,N03,2021-06-10,OFFICE,ATTENDED"

@@ -13,8 +13,12 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 from orchestration.dbt_project import dbt_executable, ensure_manifest
 from orchestration.settings import DBT_PROJECT_DIR
+
+pytestmark = pytest.mark.pipeline
 
 
 def test_every_dbt_unit_test_passes(fixture_run, tmp_path):

@@ -30,6 +30,8 @@ from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS, MONTHLY_EXTRACTS
 
+pytestmark = pytest.mark.pipeline
+
 LONDON = ZoneInfo("Europe/London")
 CO = dict(event_type="CO", main_offence_category="THEFT", expected_end_date="2025-06-30")
 

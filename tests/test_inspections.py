@@ -38,6 +38,8 @@ from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.contracts import REFERENCE_EXTRACTS
 from tests.conftest import FIXTURE_LANDING
 
+pytestmark = pytest.mark.pipeline
+
 INSPECTIONS = REFERENCE_EXTRACTS["inspections"]
 SEEDS = DBT_PROJECT_DIR / "seeds"
 FIXTURE_FILE = FIXTURE_LANDING / "inspections" / "inspections.csv"

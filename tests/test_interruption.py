@@ -29,6 +29,9 @@ path, stop, out = sys.argv[1:4]
 attempted = succeeded = 0
 failures = []
 import os
+import pytest
+
+pytestmark = pytest.mark.operations
 while not os.path.exists(stop):
     attempted += 1
     try:

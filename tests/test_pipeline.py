@@ -12,6 +12,8 @@ from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
 from tests.helpers import run_assets_on_a_copy
 
+pytestmark = pytest.mark.pipeline
+
 
 def read_csv(path):
     with path.open() as handle:

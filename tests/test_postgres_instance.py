@@ -1,7 +1,8 @@
 """The PostgreSQL deployment (deploy/dagster-postgres.yaml) against a real local PostgreSQL
-server: started for the test from the system's PostgreSQL (installed with apt-get when missing
-and this is root; otherwise skipped, saying why), listening on 127.0.0.1 only, stopped after.
-A real load of a fixture month runs on that instance and is read back from PostgreSQL itself."""
+server: started for the test from the system's PostgreSQL (installed by `make setup` when
+missing and this is root; otherwise skipped, saying why), listening on 127.0.0.1 only, stopped
+after. A real load of a fixture month runs on that instance and is read back from PostgreSQL
+itself."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from orchestration.runner import load_definitions
 from orchestration.settings import PROJECT_ROOT
 from tests.conftest import FIXTURE_LANDING
 
+pytestmark = pytest.mark.operations
+
 VARIANT = PROJECT_ROOT / "deploy" / "dagster-postgres.yaml"
 USER, PASSWORD, DATABASE = "dagster", "dagster-test-password", "dagster_test"
 
@@ -33,16 +36,6 @@ def _postgres_bin() -> Path | None:
         return Path(found).parent
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(versions[-1]).parent if versions else None
-
-
-def _install_postgres() -> None:
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return
-    subprocess.run(
-        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-        "--no-install-recommends postgresql",
-        shell=True, capture_output=True, timeout=900, check=False,
-    )  # fmt: skip
 
 
 def _free_port() -> int:
@@ -56,12 +49,9 @@ def postgres():
     """A PostgreSQL server of our own on 127.0.0.1 (connection settings as a dict)."""
     bin_dir = _postgres_bin()
     if bin_dir is None:
-        _install_postgres()
-        bin_dir = _postgres_bin()
-    if bin_dir is None:
         pytest.skip(
-            "PostgreSQL is not installed and cannot be installed here (needs root and "
-            "apt-get: apt-get install postgresql)"
+            "PostgreSQL is not installed: `make setup` installs it when run as root with "
+            "apt-get (else apt-get install postgresql)"
         )
     as_server: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="pipeline-pg-"))  # outside root's private tmp

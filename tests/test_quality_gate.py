@@ -22,6 +22,7 @@ import subprocess
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
 from orchestration.cli import main
 from orchestration.dbt_project import dbt_executable
@@ -33,6 +34,8 @@ from orchestration.runner import load_definitions
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.contracts import REGION_CODES
 from tests.demo_scenario import BLOCKING, EDITION, HOLDING, INJECTED, NOT_APPLICABLE_FLAGS
+
+pytestmark = pytest.mark.pipeline
 
 NATIONAL = "K04000001"
 

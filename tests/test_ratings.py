@@ -17,6 +17,8 @@ from orchestration.cli import main
 from orchestration.runner import run_pipeline
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
+pytestmark = pytest.mark.pipeline
+
 TARGETS_SEED = DBT_PROJECT_DIR / "seeds" / "targets.csv"
 MODERATION_HEADER = "region_code,performance_year,moderated_rating,reason,decided_by,decided_on\n"
 PUBLISHED = "Published: Probation Service targets 2021-22"

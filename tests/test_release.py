@@ -26,6 +26,8 @@ from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
 from orchestration.validation import table_checks, validate_edition
 
+pytestmark = pytest.mark.pipeline
+
 EDITION = "2022-03"
 APPROVER = "A Statistician"
 

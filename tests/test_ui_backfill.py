@@ -27,6 +27,8 @@ import pytest
 from orchestration.settings import PROJECT_ROOT
 from tests.conftest import FIXTURE_LANDING
 
+pytestmark = pytest.mark.operations
+
 MONTHS = ["2021-03", "2021-04", "2021-05"]
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 

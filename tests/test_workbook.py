@@ -20,6 +20,8 @@ from orchestration.workbook import SHORTHAND_COLUMNS, find_soffice
 from schemas.published import EDITION_TABLES
 from tests.helpers import run_assets_on_a_copy
 
+pytestmark = pytest.mark.pipeline
+
 SOFFICE = find_soffice(None)
 needs_ods = pytest.mark.skipif(
     SOFFICE is None,

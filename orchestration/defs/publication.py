@@ -10,10 +10,11 @@ flags. `edition_files` runs the same gate again before writing anything, so even
 without the check cannot stage a suppressed or unreviewed cell. Nothing is released here:
 staging is what a person reviews before release (defs/release.py)."""
 
+import hashlib
 import json
 import shutil
 import time
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,11 +42,20 @@ from orchestration.publication import (
     table_note_keys,
     table_periods,
 )
-from orchestration.release import content_digest, file_sha256, latest_release
+from orchestration.refresh_state import code_digest
+from orchestration.release import content_digest, file_sha256, folder_hashes, latest_release
 from orchestration.resources import PipelineResource
 from orchestration.revisions import compare, read_published_tables
 from orchestration.settings import Settings
-from orchestration.validation import rule_checks, table_checks, validate_edition
+from orchestration.validation import (
+    VALIDATION_DIR,
+    read_result,
+    rule_checks,
+    run_checks,
+    table_checks,
+    validate_edition,
+    write_result,
+)
 from orchestration.workbook import Cover, build_xlsx, convert_to_ods, find_soffice
 from schemas.published import EDITION_TABLES, REVISABLE_TABLES, REVISIONS, pandera_schema
 
@@ -111,19 +121,23 @@ def publication_tables(
     tables[REVISIONS.name] = pandera_schema(REVISIONS).validate(revisions)
     manifest = {
         "edition": edition,
-        "candidate_id": uuid.uuid4().hex,
         "compared_with": previous["version"] if previous else None,
         "periods": table_periods(window),
         "notes": table_note_keys(window, marts),
         "rows": {name: len(table) for name, table in tables.items()},
     }
+    # The candidate's id is the digest of its content: the same tables, ledger and notes keep
+    # the same id, so edition_files knows there is nothing to rebuild.
+    manifest["candidate_id"] = candidate_digest(tables, loads, manifest)
     out = settings.candidates_dir / edition
-    with building(out) as tmp:
-        tmp.mkdir()
-        for name, table in tables.items():
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-        loads.to_csv(tmp / "loads.csv", index=False)
-        (tmp / "candidate.json").write_text(json.dumps(manifest, indent=2))
+    current = out / "candidate.json"
+    if not (current.exists() and json.loads(current.read_text()) == manifest):
+        with building(out) as tmp:
+            tmp.mkdir()
+            for name, table in tables.items():
+                table.to_parquet(tmp / f"{name}.parquet", index=False)
+            loads.to_csv(tmp / "loads.csv", index=False)
+            (tmp / "candidate.json").write_text(json.dumps(manifest, indent=2))
     statuses = pd.concat([t["cell_status"] for t in tables.values() if "cell_status" in t])
     return dg.MaterializeResult(
         metadata={
@@ -137,6 +151,17 @@ def publication_tables(
             "confidential_cells": int(statuses.eq("confidential").sum()),
         }
     )
+
+
+def candidate_digest(tables: dict[str, pd.DataFrame], loads: pd.DataFrame, manifest: dict) -> str:
+    """SHA-256 of a candidate's content: every table (columns, types and values, in order),
+    the load ledger it was built from, and its manifest (periods, notes, compared_with)."""
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode())
+    for name, frame in sorted({**tables, "loads": loads}.items()):
+        shape = [name, list(frame.columns), list(map(str, frame.dtypes))]
+        digest.update(json.dumps(shape).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _staged_edition(config: EditionConfig, cells: pd.DataFrame) -> str:
@@ -238,6 +263,20 @@ def edition_files(
         )
     source = settings.candidates_dir / edition
     candidate = json.loads((source / "candidate.json").read_text())
+    target = settings.staging_dir / edition
+    inputs = edition_inputs_digest(settings, candidate, marts["publication_notes"])
+    if staged_is_current(target, inputs):  # the same inputs: the staged files stand
+        built = json.loads((target / "edition.json").read_text())
+        context.log.info(f"edition {edition} unchanged since {built['built_at']} ({target})")
+        return dg.MaterializeResult(
+            metadata={
+                "edition": edition,
+                "folder": dg.MetadataValue.path(str(target)),
+                "unchanged_since": built["built_at"],
+                "ods": built["ods"],
+                "bulletin": dg.MetadataValue.path(str(target / "bulletin.html")),
+            }
+        )
     tables = {
         name: pandera_schema(spec).validate(pd.read_parquet(source / f"{name}.parquet"))
         for name, spec in EDITION_TABLES.items()
@@ -249,7 +288,16 @@ def edition_files(
         )
         for key, text in marts["publication_notes"].itertuples(index=False)
     }
-    target = settings.staging_dir / edition
+    cover = Cover.read(settings.publication_file, threshold)
+    seconds: dict[str, float] = {}
+
+    def timed(name, function, *args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[name] = round(time.perf_counter() - began, 2)
+
     with building(target) as tmp:
         tmp.mkdir()
         for folder in ("csv", "parquet"):
@@ -259,32 +307,42 @@ def edition_files(
             table.to_parquet(tmp / "parquet" / f"{name}.parquet", index=False)
         dictionary = data_dictionary(list(EDITION_TABLES.values()), dbt_column_docs(MANIFEST_PATH))
         dictionary.to_csv(tmp / "data_dictionary.csv", index=False)
-        began = time.perf_counter()
-        xlsx = tmp / f"{WORKBOOK_STEM}-{edition}.xlsx"
-        build_xlsx(
-            xlsx,
-            edition_name=_month_words(edition),
-            tables=tables,
-            specs=EDITION_TABLES,
-            table_notes=candidate["notes"],
-            periods=candidate["periods"],
-            notes_text=notes_text,
-            cover=Cover.read(settings.publication_file, threshold),
-        )
-        xlsx_seconds = time.perf_counter() - began
-        ods, notice = convert_to_ods(xlsx, find_soffice(settings.soffice))
-        ods_seconds = time.perf_counter() - began - xlsx_seconds
-        began = time.perf_counter()
-        build_bulletin(
-            tmp / "bulletin.html",
-            edition_name=_month_words(edition),
-            tables=tables,
-            cover=Cover.read(settings.publication_file, threshold),
-            workbook_name=(ods or xlsx).name,
-        )
-        bulletin_seconds = time.perf_counter() - began
         shutil.copy2(source / "loads.csv", tmp / "loads.csv")
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        xlsx = tmp / f"{WORKBOOK_STEM}-{edition}.xlsx"
+        ods_name = xlsx.with_suffix(".ods").name if find_soffice(settings.soffice) else xlsx.name
+        # The independent parts at once: the workbook and its ODS (LibreOffice, a process of
+        # its own), the bulletin, and the validation of the tidy tables just written.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+
+            def workbook():
+                timed(
+                    "workbook_xlsx_seconds", build_xlsx, xlsx,
+                    edition_name=_month_words(edition), tables=tables, specs=EDITION_TABLES,
+                    table_notes=candidate["notes"], periods=candidate["periods"],
+                    notes_text=notes_text, cover=cover,
+                )  # fmt: skip
+                return timed("workbook_ods_seconds", convert_to_ods, xlsx,
+                             find_soffice(settings.soffice))  # fmt: skip
+
+            converting = pool.submit(workbook)
+            validating = pool.submit(
+                timed, "validation_seconds", run_checks,
+                edition_checks(settings, edition, tables, candidate["notes"]),
+                tmp / VALIDATION_DIR / "data_docs",
+            )  # fmt: skip
+            timed(
+                "bulletin_seconds", build_bulletin, tmp / "bulletin.html",
+                edition_name=_month_words(edition), tables=tables, cover=cover,
+                workbook_name=ods_name,
+            )  # fmt: skip
+            ods, notice = converting.result()
+            outcome = validating.result()
+        if (ods or xlsx).name != ods_name:  # LibreOffice was found but did not convert
+            build_bulletin(
+                tmp / "bulletin.html", edition_name=_month_words(edition), tables=tables,
+                cover=cover, workbook_name=(ods or xlsx).name,
+            )  # fmt: skip
+        files = sorted(p for p in tmp.rglob("*") if p.is_file() and VALIDATION_DIR not in p.parts)
         (tmp / "edition.json").write_text(
             json.dumps(
                 {
@@ -292,6 +350,7 @@ def edition_files(
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "gate": "passed",
                     "candidate_id": candidate["candidate_id"],
+                    "inputs_digest": inputs,
                     "compared_with": candidate["compared_with"],
                     "tables": candidate["rows"],
                     "ods": notice,
@@ -300,8 +359,9 @@ def edition_files(
                 indent=2,
             )
         )
+        write_result(tmp, outcome, content_digest(tmp))
     context.log.info(f"{notice} (staged in {target})")
-    staged = sorted(p for p in target.rglob("*") if p.is_file())
+    staged = sorted(p for p in target.rglob("*") if p.is_file() and VALIDATION_DIR not in p.parts)
     return dg.MaterializeResult(
         metadata={
             **tables_metadata(tables),
@@ -311,16 +371,73 @@ def edition_files(
                 "\n".join(f"- `{p}` ({p.stat().st_size:,} bytes)" for p in staged)
             ),
             "ods": notice,
-            "workbook_xlsx_seconds": round(xlsx_seconds, 2),
-            "workbook_ods_seconds": round(ods_seconds, 2),
+            **seconds,
             "bulletin": dg.MetadataValue.path(str(target / "bulletin.html")),
-            "bulletin_seconds": round(bulletin_seconds, 2),
+            "validated": outcome["success"],
             **{f"rows_{n}": len(t) for n, t in tables.items()},
             **{
                 f"preview_{n}": dg.MetadataValue.md(t.head(5).to_markdown(index=False))
                 for n, t in tables.items()
             },
         }
+    )
+
+
+def edition_inputs_digest(settings: Settings, candidate: dict, notes: pd.DataFrame) -> str:
+    """Everything the staged files are made from: the candidate (its id is its content's
+    digest), the notes' text, the cover settings, the disclosure and provisional settings,
+    whether LibreOffice is there, and the code."""
+    cover = settings.publication_file
+    parts = [
+        candidate["candidate_id"],
+        notes.to_json(orient="values"),
+        hashlib.sha256(cover.read_bytes()).hexdigest() if cover.is_file() else "-",
+        settings.disclosure_threshold,
+        settings.min_final_share,
+        find_soffice(settings.soffice) or "-",
+        code_digest(),
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def staged_is_current(folder: Path, inputs: str) -> bool:
+    """The staged edition was built from the same inputs, its files are as written, and its
+    validation result is for them."""
+    try:
+        built = json.loads((folder / "edition.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if built.get("inputs_digest") != inputs:
+        return False
+    files = folder_hashes(folder, skip=(VALIDATION_DIR,))
+    files.pop("edition.json", None)
+    result = read_result(folder)
+    return (
+        files == built["files"]
+        and bool(result)
+        and (result.get("content_digest") == content_digest(folder))
+    )
+
+
+def edition_checks(settings: Settings, edition: str, tables, notes) -> list:
+    """The Great Expectations checks of an edition's tables (orchestration/validation.py),
+    with the quality and disclosure marts they are checked against."""
+    marts = read_marts(
+        settings,
+        [
+            "publication_cells",
+            "period_quality",
+            "int_circumstance_disclosure_audit",
+            "publication_notes",
+        ],
+    )
+    return table_checks(tables) + rule_checks(
+        tables,
+        marts["period_quality"],
+        marts["int_circumstance_disclosure_audit"],
+        settings.disclosure_threshold,
+        notes,
+        set(marts["publication_notes"]["note_key"]),
     )
 
 
@@ -344,39 +461,28 @@ def published_edition_is_valid(
     config: EditionConfig, pipeline: PipelineResource
 ) -> dg.AssetCheckResult:
     settings = pipeline.settings()
-    marts = read_marts(
-        settings,
-        [
-            "publication_cells",
-            "period_quality",
-            "int_circumstance_disclosure_audit",
-            "publication_notes",
-        ],
-    )
+    marts = read_marts(settings, ["publication_cells"])
     edition = _staged_edition(config, marts["publication_cells"])
     folder = settings.staging_dir / edition
-    tables = {
-        name: pd.read_parquet(folder / "parquet" / f"{name}.parquet") for name in EDITION_TABLES
-    }
-    notes = json.loads((settings.candidates_dir / edition / "candidate.json").read_text())["notes"]
-    checks = table_checks(tables) + rule_checks(
-        tables,
-        marts["period_quality"],
-        marts["int_circumstance_disclosure_audit"],
-        settings.disclosure_threshold,
-        notes,
-        set(marts["publication_notes"]["note_key"]),
-    )
-    outcome = validate_edition(folder, checks, content_digest(folder))
+    outcome = read_result(folder)
+    digest = content_digest(folder)
+    if not outcome or outcome.get("content_digest") != digest:
+        # not validated with the build (a staged folder changed since): validate it now
+        tables = {
+            name: pd.read_parquet(folder / "parquet" / f"{name}.parquet") for name in EDITION_TABLES
+        }
+        candidate = json.loads((settings.candidates_dir / edition / "candidate.json").read_text())
+        checks = edition_checks(settings, edition, tables, candidate["notes"])
+        outcome = validate_edition(folder, checks, digest)
     failed = [f for check in outcome["checks"] for f in check["failed"]]
     return dg.AssetCheckResult(
         passed=outcome["success"],
         severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(failed[:5]) or f"{len(checks)} validations passed.",
+        description="; ".join(failed[:5]) or f"{len(outcome['checks'])} validations passed.",
         metadata={
             "edition": edition,
             "data_docs": dg.MetadataValue.path(str(folder / "validation" / "data_docs")),
-            "validations": len(checks),
+            "validations": len(outcome["checks"]),
             "failed": len(failed),
         },
     )
