@@ -19,7 +19,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pyarrow.parquet as pq
 
 from orchestration.cli import main
 
@@ -134,8 +133,7 @@ def test_a_run_killed_part_way_reruns_to_the_same_outputs_and_readers_never_fail
     assert _edition_files(data, summary.edition) == _edition_files(
         settings.data_dir, summary.edition
     )
-    flags = [pq.read_table(d / "quality" / "flags.parquet") for d in (settings.data_dir, data)]
-    assert flags[0].equals(flags[1])
+    assert "data_quality_flags" in differences  # the quality flags are a mart like the rest
 
     # Both runs are in the history `make ui` shows: the killed one marked failed by the rerun
     # (its warehouse pool slot freed), with its loads; the rerun's refresh with its metadata.
