@@ -176,7 +176,7 @@ class _Timer:
 
 PROFILE_TIMER = _Timer()
 PROFILE_TIMER.wrap(ingest_module, "profile_partition")
-PROFILE_TIMER.wrap(ingest_defs_module, "partition_checks")
+PROFILE_TIMER.wrap(ingest_defs_module, "months_checks")
 
 
 def _table_rows(settings: Settings, sql: str) -> int:

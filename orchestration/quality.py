@@ -107,16 +107,38 @@ def partition_checks(
 ) -> list[CheckOutcome]:
     """Each rule's verdict on the extract-month just loaded, against the earlier months'
     profiles on disk (months loaded later than this one are not history)."""
+    return months_checks(settings, extract, [month], thresholds)[month]
+
+
+def months_checks(
+    settings: Settings, extract: str, months: list[str], thresholds: dict | None = None
+) -> dict[str, list[CheckOutcome]]:
+    """Each rule's verdict on each of `months` of an extract, in one pass of the rules over
+    the profiles on disk. A month's verdict reads only the months before it (trailing windows),
+    so judging several months at once gives each the verdict it gets alone, as long as the
+    months after it are not history for it; they are not."""
     thresholds = thresholds or rules.load_thresholds()
-    profiles = read_profiles(settings, extract, first=_history_start(month, thresholds), last=month)
-    profiles = with_vanished_counts(settings, profiles, extract, month)
+    months = sorted(months)
+    profiles = read_profiles(
+        settings, extract, first=_history_start(months[0], thresholds), last=months[-1]
+    )
+    profiles = with_vanished_counts(settings, profiles, extract, months)
     enriched = rules.enrich_profiles(profiles, thresholds)
-    current = enriched[enriched["month"] == month].reset_index(drop=True)
+    current = enriched[enriched["month"].isin(months)].reset_index(drop=True)
     failed = rules.failing_rows(rules.profile_schema(thresholds), current) if len(current) else {}
+    return {month: _outcomes(extract, month, current, failed, thresholds) for month in months}
+
+
+def _outcomes(
+    extract: str, month: str, judged: pd.DataFrame, failed: dict[str, pd.Index], thresholds: dict
+) -> list[CheckOutcome]:
+    """The outcomes of one month, from the rules' failing rows over several months."""
+    in_month = judged["month"] == month
+    current = judged[in_month]
     outcomes = []
     for rule in rules_for(extract):
         index = failed.get(rule, pd.Index([]))
-        rows = current.loc[index]
+        rows = judged.loc[index[in_month.loc[index].to_numpy()]] if len(index) else current[:0]
         details = {r.region_code: rules.DETAILS[rule](r, thresholds) for r in rows.itertuples()}
         history = int(current["history_months"].max()) if len(current) else 0
         if details:
@@ -139,7 +161,7 @@ def partition_checks(
                 description=description[:2000],
                 regions=sorted(details),
                 details=details,
-                figures=_figures(rule, current),
+                figures=_figures(rule, current.reset_index(drop=True)),
             )
         )
     return outcomes
@@ -148,22 +170,25 @@ def partition_checks(
 VANISHED_COLUMNS = ("open_keys_before", "vanished_keys")
 
 
-def vanished_counts(settings: Settings, extract: str, month: str | None = None) -> pd.DataFrame:
-    """For each month M+1 whose previous month M is loaded too (only `month` when given) and
-    each region: records not terminated in M's raw file (`open_keys_before`, by their region
-    there) and how many of them M+1's file lacks (`vanished_keys`). DESIGN §3: such a record
-    has vanished. A record M+1 delivered but a row rule set aside (its quarantine) has not
-    vanished: its own rule flags it."""
+def vanished_counts(
+    settings: Settings, extract: str, months: list[str] | None = None
+) -> pd.DataFrame:
+    """For each month M+1 whose previous month M is loaded too (only those in `months` when
+    given) and each region: records not terminated in M's raw file (`open_keys_before`, by
+    their region there) and how many of them M+1's file lacks (`vanished_keys`). DESIGN §3:
+    such a record has vanished. A record M+1 delivered but a row rule set aside (its
+    quarantine) has not vanished: its own rule flags it."""
     columns = ["extract", "month", "region_code", *VANISHED_COLUMNS]
     folder = settings.raw_dir / extract
     if not any(folder.glob("*.parquet")):
         return pd.DataFrame(columns=columns)
     key = EXTRACTS[extract].key[0]
-    only = "" if month is None else "where next_month = $month"
+    only = "" if months is None else "where next_month in (select unnest($months))"
     quarantine = settings.quarantine_dir / extract
     set_aside_files = sorted(quarantine.glob("*.parquet"))
-    if month is not None:
-        set_aside_files = [p for p in set_aside_files if p.name == f"{extract}_{month}.parquet"]
+    if months is not None:
+        wanted = {f"{extract}_{m}.parquet" for m in months}
+        set_aside_files = [p for p in set_aside_files if p.name in wanted]
     set_aside = (
         f"union select {key}, _month from read_parquet($quarantine, union_by_name = true) "
         f"where {key} is not null"
@@ -202,27 +227,35 @@ def vanished_counts(settings: Settings, extract: str, month: str | None = None) 
         group by all
     """
     files = [str(folder / "*.parquet")]
-    if month is not None:  # only M and M+1 can matter: read those two files, not every month
-        previous = (pd.Period(month, "M") - 1).strftime("%Y-%m")
-        files = [str(folder / f"{extract}_{m}.parquet") for m in (previous, month)]
+    if months is not None:  # only M-1 and M can matter: read those files, not every month
+        needed = sorted({m for month in months for m in (_previous(month), month)})
+        files = [str(folder / f"{extract}_{m}.parquet") for m in needed]
         files = [f for f in files if Path(f).exists()]
         if len(files) < 2:
             return pd.DataFrame(columns=columns)
     params = {"glob": files}
     if set_aside:
         params["quarantine"] = [str(p) for p in set_aside_files]
-    if month is not None:
-        params["month"] = month
+    if months is not None:
+        params["months"] = list(months)
     with duckdb.connect() as con:
         return con.execute(sql, params).df()[columns]
 
 
+def _previous(month: str) -> str:
+    return (pd.Period(month, "M") - 1).strftime("%Y-%m")
+
+
 def with_vanished_counts(
-    settings: Settings, profiles: pd.DataFrame, extract: str | None = None, month: str | None = None
+    settings: Settings,
+    profiles: pd.DataFrame,
+    extract: str | None = None,
+    months: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Profiles with the vanished_records counts (0 where they do not apply)."""
+    """Profiles with the vanished_records counts (0 where they do not apply); of `months` only,
+    when given."""
     extracts = [e for e in rules.RULE_APPLIES[rules.VANISHED_RECORDS] if extract in (None, e)]
-    counts = [vanished_counts(settings, e, month) for e in extracts]
+    counts = [vanished_counts(settings, e, months) for e in extracts]
     counts = [c for c in counts if len(c)]
     if not counts or profiles.empty:
         return profiles.assign(**{c: 0 for c in VANISHED_COLUMNS})

@@ -10,9 +10,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from orchestration.demo import generate_landing, parse_defect
 from orchestration.ingest import load_partition, profile_path
 from orchestration.profiling import PROFILE_COLUMNS
-from orchestration.quality import apply_reviews, partition_checks, read_reviews
+from orchestration.quality import apply_reviews, months_checks, partition_checks, read_reviews
 from orchestration.settings import Settings
 from schemas import quality as rules
 from schemas.contracts import REGION_CODES
@@ -344,3 +345,32 @@ def test_reviews_file_with_a_missing_column(tmp_path):
     path.write_text("flag_id,decision,reason\nx,publish,ok\n")
     with pytest.raises(rules.ReviewFileError, match="line 1: missing column reviewer"):
         read_reviews(path)
+
+
+@pytest.mark.pipeline
+def test_judging_many_months_at_once_gives_each_the_verdict_it_got_alone(tmp_path):
+    """The ingest step judges all the months it loaded in one pass per extract; the plain path
+    judges each month as it is loaded. On demo months with the unification defects and
+    injected damage, both give every extract-month exactly the same outcomes."""
+    landing = tmp_path / "landing"
+    damage = ["drop_rows:contacts:N07:2021-10:0.4", "drop_region:events:N53:2021-09"]
+    generate_landing(landing, start="2021-02", end="2021-10", scale=0.01,
+                     inject=[parse_defect(spec) for spec in damage])  # fmt: skip
+    settings = Settings.from_env(landing, tmp_path / "data")
+    extracts = ["events", "contacts", "persons", "measure_returns"]
+    months = [f"2021-{m:02d}" for m in range(2, 11)]
+    alone = {}
+    for month in months:
+        for extract in extracts:
+            load_partition(settings, extract, month)
+            alone[extract, month] = partition_checks(settings, extract, month)
+    together = {
+        (extract, month): outcomes
+        for extract in extracts
+        for month, outcomes in months_checks(settings, extract, months).items()
+    }
+    assert together == alone
+    flagged = {(e, m, o.rule) for (e, m), found in alone.items() for o in found if not o.passed}
+    assert ("contacts", "2021-10", "row_count") in flagged
+    assert ("events", "2021-09", "region_missing") in flagged
+    assert any(m in ("2021-04", "2021-05", "2021-06") for _, m, _ in flagged)  # unification

@@ -11,9 +11,10 @@ extract-month only, with the file, line and rule in the error: the other extract
 are still loaded (and reported) before the step fails, and earlier loads stay as they were.
 
 Each extract also carries one partitioned asset check per data-quality rule (schemas/quality.py),
-evaluated with the materialisation against the earlier months' profiles already on disk. They
-have severity WARN: a flagged month is loaded all the same, and the check's metadata says which
-regions were flagged and the figures found. Whether a flag holds back publication is decided
+evaluated once the run's months are loaded, each month against the earlier months' profiles on
+disk (one pass of the rules per extract, not one per extract-month). They have severity WARN:
+a flagged month is loaded all the same, and the check's metadata says which regions were
+flagged and the figures found. Whether a flag holds back publication is decided
 over the whole history by the dbt models `data_quality_flags` and `period_quality`.
 
 A run may cover one month (a UI backfill runs one run per month, queued with bounded
@@ -36,7 +37,7 @@ from orchestration.ingest import (
     profile_path,
 )
 from orchestration.partitions import monthly_partitions
-from orchestration.quality import CheckOutcome, partition_checks, rules_for
+from orchestration.quality import CheckOutcome, months_checks, rules_for
 from orchestration.resources import PipelineResource
 from schemas.contracts import EXTRACTS, Extract
 from schemas.quality import RULES, ThresholdsError
@@ -132,19 +133,10 @@ CHECK_SPECS = [
 ]
 
 
-def _load(
-    settings, extract: str, month: str, selected_checks
-) -> tuple[dg.AssetMaterialization, list[dg.AssetCheckEvaluation]]:
-    """Load one extract-month: its materialisation (of that partition) and the evaluations of
-    the rule checks that were selected."""
+def _load(settings, extract: str, month: str) -> dg.AssetMaterialization:
+    """Load one extract-month: its materialisation (of that partition)."""
     report = load_partition(settings, extract, month)
-    checks = partition_checks(settings, extract, month)
-    evaluations = [
-        _check_evaluation(extract, month, outcome)
-        for outcome in checks
-        if dg.AssetCheckKey(EXTRACT_KEYS[extract], outcome.rule) in selected_checks
-    ]
-    materialization = dg.AssetMaterialization(
+    return dg.AssetMaterialization(
         asset_key=EXTRACT_KEYS[extract],
         partition=month,
         metadata={
@@ -159,12 +151,19 @@ def _load(
             "rows_set_aside": report.rows_set_aside,
             "set_aside_by_reason": dg.MetadataValue.json(report.set_aside_by_reason),
             "raw_path": dg.MetadataValue.path(report.raw_path),
-            "regions_flagged": dg.MetadataValue.json(
-                {c.rule: c.regions for c in checks if c.regions}
-            ),
         },
     )
-    return materialization, evaluations
+
+
+def _evaluations(settings, extract: str, months: list[str], selected_checks) -> list:
+    """The selected rule checks of an extract's months just loaded, judged in one pass."""
+    by_month = months_checks(settings, extract, months)
+    return [
+        _check_evaluation(extract, month, outcome)
+        for month, outcomes in by_month.items()
+        for outcome in outcomes
+        if dg.AssetCheckKey(EXTRACT_KEYS[extract], outcome.rule) in selected_checks
+    ]
 
 
 def _profiles_materialization(settings, month: str, loaded: list[str]) -> dg.AssetMaterialization:
@@ -236,19 +235,18 @@ def ingest_month(
     selected = [e for e, key in EXTRACT_KEYS.items() if key in context.selected_asset_keys]
     selected_checks = context.selected_asset_check_keys
     loaded_months, failures = [], []
+    months_of: dict[str, list[str]] = {}  # extract -> months loaded by this run
     for month in context.partition_keys:
         chosen = config.extract_months.get(month, []) if config.extract_months else selected
         loaded = []
         for extract in [e for e in selected if e in chosen]:
             try:
-                materialization, evaluations = _load(settings, extract, month, selected_checks)
-            except (ContractBreach, MissingDelivery, ValueError, ThresholdsError) as error:
+                yield _load(settings, extract, month)
+            except (ContractBreach, MissingDelivery, ValueError) as error:
                 failures.append(str(error))
                 continue
-            yield materialization
-            for evaluation in evaluations:
-                context.log_event(evaluation)
             loaded.append(extract)
+            months_of.setdefault(extract, []).append(month)
         if not loaded and not any(e in chosen for e in selected):
             continue  # nothing of this month was asked for
         loaded_months.append(month)
@@ -256,6 +254,17 @@ def ingest_month(
             yield _ledger_materialization(settings, month, loaded)
         if PROFILES_KEY in context.selected_asset_keys:
             yield _profiles_materialization(settings, month, loaded)
+    # The rule checks of everything loaded, one pass per extract: a month is judged against
+    # the months before it, which are all on disk by now (orchestration.quality.months_checks)
+    for extract, months in months_of.items():
+        try:
+            evaluations = _evaluations(settings, extract, months, selected_checks)
+        except ThresholdsError as error:
+            failures.append(str(error))
+            continue
+        for evaluation in evaluations:
+            context.log_event(evaluation)
+    yield from ()  # the logged evaluations are flushed with the step's end
     if failures:  # what loaded is recorded above; these extract-months failed
         raise dg.Failure(
             description="\n".join(failures),
