@@ -63,15 +63,16 @@ demo-data: setup
 run: setup demo-data
 	$(BIN)/probation-pipeline run
 
-# Every tier (unit, pipeline, operations: pytest markers, tests/conftest.py); test-fast runs
-# the unit tier alone.
+# Every tier (unit, pipeline, operations: pytest markers, tests/conftest.py) on two workers
+# (the tests of one shared pipeline run kept together); test-fast runs the unit tier alone.
+PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test-fast: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m unit
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m unit
 
 ui: setup dagster-home
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev --host 127.0.0.1 --port 3000

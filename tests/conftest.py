@@ -39,14 +39,37 @@ TIERS = ("unit", "pipeline", "operations")
 PIPELINE_FIXTURES = {"fixture_run", "demo_run", "reviewed_demo", "warehouse"}
 
 
+# `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`): the tests that
+# read the demo run go to one worker together, so that run is made once.
+SHARED_RUN_GROUPS = {"demo_run": "demo-run", "reviewed_demo": "demo-run"}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         tiers = [m.name for m in item.iter_markers() if m.name in TIERS]
         if len(tiers) > 1:
             raise pytest.UsageError(f"{item.nodeid}: in more than one tier ({tiers})")
+        fixtures = set(getattr(item, "fixturenames", ()))
         if not tiers:
-            uses_run = PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
-            item.add_marker("pipeline" if uses_run else "unit")
+            item.add_marker("pipeline" if PIPELINE_FIXTURES & fixtures else "unit")
+        groups = {SHARED_RUN_GROUPS[f] for f in fixtures if f in SHARED_RUN_GROUPS}
+        if groups and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(groups.pop()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_target_path(tmp_path_factory):
+    """The tests' own dbt commands (dbt show, dbt run) write their artefacts in a folder of the
+    session, never in dbt_project/target, which the Dagster definitions read (and which
+    another test worker may be reading)."""
+    target = tmp_path_factory.mktemp("dbt_target")
+    saved = os.environ.get("DBT_TARGET_PATH")
+    os.environ["DBT_TARGET_PATH"] = str(target)
+    yield target
+    if saved is None:
+        os.environ.pop("DBT_TARGET_PATH", None)
+    else:
+        os.environ["DBT_TARGET_PATH"] = saved
 
 
 FIXTURE_LANDING = FIXTURES / "landing"
