@@ -40,10 +40,12 @@ PIPELINE_FIXTURES = {"fixture_run", "demo_run", "reviewed_demo", "warehouse"}
 
 
 # `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`): the tests that
-# read the demo run go to one worker together, so that run is made once.
+# read the demo run go to one worker together, so that run is made once (a module whose tests
+# share a module-scoped run names its own `xdist_group`).
 SHARED_RUN_GROUPS = {"demo_run": "demo-run", "reviewed_demo": "demo-run"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         tiers = [m.name for m in item.iter_markers() if m.name in TIERS]

@@ -30,7 +30,7 @@ from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS, MONTHLY_EXTRACTS
 
-pytestmark = pytest.mark.pipeline
+pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("deliveries")]  # one module run
 
 LONDON = ZoneInfo("Europe/London")
 CO = dict(event_type="CO", main_offence_category="THEFT", expected_end_date="2025-06-30")
