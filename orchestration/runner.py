@@ -15,6 +15,7 @@ failed at the next start (orchestration/instance.py), freeing its warehouse pool
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -81,8 +82,10 @@ class RunSummary:
         return not self.failures and self.refreshed
 
 
+@functools.cache
 def load_definitions() -> dg.Definitions:
-    """The code location's definitions, the dbt project parsed first if it changed."""
+    """The code location's definitions, the dbt project parsed first if it changed (loaded
+    only by a run with something to do: a run with nothing new never imports dbt)."""
     from orchestration.dbt_project import ensure_manifest
 
     ensure_manifest()
@@ -269,7 +272,6 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
     os.environ["PROBATION_DATA_DIR"] = str(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     instance = instance or dg.DagsterInstance.ephemeral()
-    defs = load_definitions()
     reclaim_abandoned_runs(instance)  # a killed run's pool slot must not hold this one
     summary = RunSummary(months=months_to_run(settings, start, end))
     summary.failures += configuration_problems(settings)  # before any work starts
@@ -299,7 +301,7 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
             to_load[month] = targets
     run_ids = []
     if to_load:
-        result = _load(defs, instance, to_load, logging, progress)
+        result = _load(load_definitions(), instance, to_load, logging, progress)
         run_ids.append(result.run_id)
         summary.failures += _failure_messages(result)
         summary.loaded += _loaded(result)
@@ -324,7 +326,7 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
     if edition:
         run_config["ops"] = {op: {"config": {"edition": edition}} for op in EDITION_OPS}
     result = _execute(
-        defs.resolve_job_def("refresh_job"), instance, progress, run_config=run_config
+        load_definitions().resolve_job_def("refresh_job"), instance, progress, run_config=run_config
     )
     run_ids.append(result.run_id)
     summary.stages = stage_seconds(instance, run_ids)
