@@ -1,14 +1,13 @@
-"""Dagster resources: the pipeline's folders, the dbt command line bound to its project, and
-where failed runs are notified."""
+"""Dagster resources: the pipeline's folders and where failed runs are notified (the dbt
+command line bound to its project is `orchestration.dbt_project.dbt_cli`, kept apart so that
+what only loads data never imports dbt)."""
 
 from __future__ import annotations
 
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from orchestration.dbt_project import dbt_cli
 from orchestration.settings import Settings
 
 
@@ -30,7 +29,3 @@ class NotifierResource(dg.ConfigurableResource):
 
     def url(self) -> str | None:
         return self.webhook_url or os.environ.get("PROBATION_FAILURE_WEBHOOK") or None
-
-
-def dbt_resource() -> DbtCliResource:
-    return dbt_cli()

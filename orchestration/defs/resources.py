@@ -3,7 +3,8 @@ does not start a process and reload the project)."""
 
 import dagster as dg
 
-from orchestration.resources import NotifierResource, PipelineResource, dbt_resource
+from orchestration.dbt_project import dbt_cli
+from orchestration.resources import NotifierResource, PipelineResource
 
 
 @dg.definitions
@@ -11,7 +12,7 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "pipeline": PipelineResource(),
-            "dbt": dbt_resource(),
+            "dbt": dbt_cli(),
             "notifier": NotifierResource(),
         },
         executor=dg.in_process_executor,  # every run, the UI's ad hoc ones included
