@@ -149,7 +149,7 @@ def test_a_run_killed_part_way_reruns_to_the_same_outputs_and_readers_never_fail
         assert metadata["dagster/row_count"].value == summary_rows(data, "measure_monthly")
         assert "measure_code" in [c.name for c in metadata["dagster/column_schema"].schema.columns]
         checks = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey(["raw", "persons"]), "row_count"), limit=10
+            dg.AssetCheckKey(dg.AssetKey(["raw", "persons"]), "quality_rules"), limit=10
         )
         assert checks
 

@@ -245,13 +245,13 @@ def test_ingest_asset_checks_report_the_flagged_regions(demo_run, tmp_path, monk
         )
     )
     assert result.success  # a flagged month still loads: the checks are warnings
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(checks) == {
-        "row_count", "region_missing", "duplicate_keys", "null_required", "outside_partition",
-        "in_person_share",
-    }  # fmt: skip
-    row_count = checks["row_count"]
-    assert not row_count.passed and row_count.severity == dg.AssetCheckSeverity.WARN
-    assert row_count.metadata["regions_flagged"].value == "N07"
-    assert "rows loaded against a trailing median" in row_count.description
-    assert all(checks[name].passed for name in checks if name != "row_count")
+    (check,) = result.get_asset_check_evaluations()  # one per extract-month, every rule in it
+    assert check.check_name == "quality_rules" and check.partition == "2021-10"
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["rules_flagged"].value == "row_count"  # the other rules passed
+    assert check.metadata["regions_flagged"].value == {"row_count": ["N07"]}
+    assert "rows loaded against a trailing median" in check.description
+    rules = check.metadata["rules"].value  # each rule's verdict, the passed ones too
+    for rule in ("region_missing", "duplicate_keys", "null_required", "outside_partition",
+                 "in_person_share"):  # fmt: skip
+        assert f"| {rule} | passed |" in rules
