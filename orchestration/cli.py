@@ -305,24 +305,31 @@ def _run(args: argparse.Namespace) -> int:
         span = f" from {args.start or 'the first'} to {args.end or 'the last'} month"
         raise UsageError(f"{settings.landing_dir}: no deliveries{span}")
     began = time.perf_counter()
-    instance = _instance(settings, history=not args.no_history)
     out = sys.stdout
+    opened = []  # the instance, opened only when there is work to do
+
+    def open_instance():
+        opened.append(_instance(settings, history=not args.no_history))
+        return opened[-1]
 
     def progress(message: str) -> None:
         print(f"[{time.perf_counter() - began:6.1f}s] {message}", file=out, flush=True)
 
-    with instance:
+    try:
         summary = run_pipeline(
             settings,
             start=args.start,
             end=args.end,
             edition=args.edition,
             force=args.force,
-            instance=instance,
+            instance=open_instance,
             log_level="DEBUG" if args.verbose else "CRITICAL",
             quiet=not args.verbose,
             progress=progress,
         )
+    finally:
+        for instance in opened:
+            instance.dispose()
     _print_summary(settings, summary, time.perf_counter() - began, history=not args.no_history)
     if summary.failures:
         log = f"; log: {summary.log_file}" if summary.log_file else ""

@@ -160,7 +160,7 @@ def run_pipeline(
     end: str | None = None,
     edition: str | None = None,
     force: bool = False,
-    instance: dg.DagsterInstance | None = None,
+    instance: dg.DagsterInstance | Callable[[], dg.DagsterInstance] | None = None,
     log_level: str = "INFO",
     quiet: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -170,7 +170,8 @@ def run_pipeline(
 
     With `quiet`, what the steps print (dbt's log among it) goes to a file under
     `<data>/logs/` instead of the terminal; the summary names the file. `progress` is called
-    with a short line as each month and each step starts.
+    with a short line as each month and each step starts. `instance` may be a function that
+    opens one: it is called only when there is work to do.
     """
     if not quiet:
         return _run(settings, start, end, edition, force, instance, log_level, progress)
@@ -271,12 +272,22 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
     os.environ["PROBATION_LANDING_DIR"] = str(settings.landing_dir)
     os.environ["PROBATION_DATA_DIR"] = str(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    instance = instance or dg.DagsterInstance.ephemeral()
-    reclaim_abandoned_runs(instance)  # a killed run's pool slot must not hold this one
+    opened: list[dg.DagsterInstance] = []
+
+    def ready_instance() -> dg.DagsterInstance:
+        """The instance, opened when there is work to do (a run with nothing new opens none):
+        a killed run's pool slot reclaimed first, so it cannot hold this one."""
+        if not opened:
+            found = instance() if callable(instance) else instance
+            opened.append(found or dg.DagsterInstance.ephemeral())
+            reclaim_abandoned_runs(opened[0])
+        return opened[0]
+
+    def locked() -> str | None:
+        return warehouse_lock_problem(settings, ready_instance())
+
     summary = RunSummary(months=months_to_run(settings, start, end))
     summary.failures += configuration_problems(settings)  # before any work starts
-    lock = warehouse_lock_problem(settings, instance)
-    summary.failures += [lock] if lock else []
     if summary.failures:
         return summary
     # files that cannot feed a month: named now; the valid months still load
@@ -301,14 +312,17 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
             to_load[month] = targets
     run_ids = []
     if to_load:
-        result = _load(load_definitions(), instance, to_load, logging, progress)
+        if lock := locked():
+            summary.failures.append(lock)
+            return summary
+        result = _load(load_definitions(), ready_instance(), to_load, logging, progress)
         run_ids.append(result.run_id)
         summary.failures += _failure_messages(result)
         summary.loaded += _loaded(result)
         summary.set_aside += _set_aside(result)
 
     if summary.failures:
-        summary.stages = stage_seconds(instance, run_ids)
+        summary.stages = stage_seconds(ready_instance(), run_ids) if run_ids else {}
         return summary
 
     digest = refresh_digest(settings, edition)
@@ -317,7 +331,10 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
         summary.refreshed, summary.current_since = True, state["at"]
         summary.edition, summary.held = state["edition"], state["held"]
         summary.notices, summary.flags = state["notices"], state["flags"]
-        summary.stages = stage_seconds(instance, run_ids)
+        summary.stages = stage_seconds(ready_instance(), run_ids) if run_ids else {}
+        return summary
+    if lock := locked():
+        summary.failures.append(lock)
         return summary
     forget_state(settings)
 
@@ -325,11 +342,10 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
     run_config = dict(logging)
     if edition:
         run_config["ops"] = {op: {"config": {"edition": edition}} for op in EDITION_OPS}
-    result = _execute(
-        load_definitions().resolve_job_def("refresh_job"), instance, progress, run_config=run_config
-    )
+    refresh = load_definitions().resolve_job_def("refresh_job")
+    result = _execute(refresh, ready_instance(), progress, run_config=run_config)
     run_ids.append(result.run_id)
-    summary.stages = stage_seconds(instance, run_ids)
+    summary.stages = stage_seconds(ready_instance(), run_ids)
     held = [
         evaluation.description or evaluation.check_name
         for evaluation in result.get_asset_check_evaluations()
