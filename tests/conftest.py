@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -65,13 +67,8 @@ def dbt_target_path(tmp_path_factory):
     session, never in dbt_project/target, which the Dagster definitions read (and which
     another test worker may be reading)."""
     target = tmp_path_factory.mktemp("dbt_target")
-    saved = os.environ.get("DBT_TARGET_PATH")
-    os.environ["DBT_TARGET_PATH"] = str(target)
-    yield target
-    if saved is None:
-        os.environ.pop("DBT_TARGET_PATH", None)
-    else:
-        os.environ["DBT_TARGET_PATH"] = saved
+    with environment("DBT_TARGET_PATH", target):
+        yield target
 
 
 FIXTURE_LANDING = FIXTURES / "landing"
@@ -83,13 +80,22 @@ def dagster_home(tmp_path_factory):
     share one): `probation-pipeline run` records into DAGSTER_HOME."""
     home = tmp_path_factory.mktemp("dagster_home")
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    saved = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
-    yield home
-    if saved is None:
-        os.environ.pop("DAGSTER_HOME", None)
-    else:
-        os.environ["DAGSTER_HOME"] = saved
+    with environment("DAGSTER_HOME", home):
+        yield home
+
+
+@contextlib.contextmanager
+def environment(name: str, value) -> Iterator[None]:
+    """An environment variable set for the session, then put back as it was."""
+    saved = os.environ.get(name)
+    os.environ[name] = str(value)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 @pytest.fixture(scope="session")

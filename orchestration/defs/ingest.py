@@ -115,37 +115,31 @@ def _extract_spec(extract: Extract) -> dg.AssetSpec:
     )
 
 
-def _ledger_spec() -> dg.AssetSpec:
+def _by_ingest_spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
+    """An asset the ingest step writes with the extracts it loads (the ledger, the profiles)."""
     return dg.AssetSpec(
-        key=LEDGER_KEY,
+        key=key,
         group_name="ingest",
         owners=DATA_ENGINEERING,
         kinds={"parquet"},
         skippable=True,
-        description=(
-            "The load ledger: one row per extract-month loaded (source file and revision, its "
-            "sha256, extraction time, rows delivered, loaded and set aside), written by the "
-            "ingest step with each load. dbt reads it as the source raw.loads to decide when a "
-            "case is final."
-        ),
+        description=description,
     )
 
 
-def _profiles_spec() -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key=PROFILES_KEY,
-        group_name="ingest",
-        owners=DATA_ENGINEERING,
-        kinds={"parquet"},
-        skippable=True,
-        description=(
-            "The quality profile of each extract-month loaded (one row per extract, region and "
-            "month: rows delivered, loaded and set aside by rule, nulls, the in-person share), "
-            "written by the ingest step with each load. dbt reads it as the source "
-            "quality.profiles, where the data-quality rules of schemas/quality.py run over it "
-            "(model data_quality_flags)."
-        ),
-    )
+# Built where the multi-asset is declared, never as module-level specs: the definitions folder
+# loader would take a module-level spec for an asset of its own.
+LEDGER_DESCRIPTION = (
+    "The load ledger: one row per extract-month loaded (source file and revision, its sha256, "
+    "extraction time, rows delivered, loaded and set aside), written by the ingest step with "
+    "each load. dbt reads it as the source raw.loads to decide when a case is final."
+)
+PROFILES_DESCRIPTION = (
+    "The quality profile of each extract-month loaded (one row per extract, region and month: "
+    "rows delivered, loaded and set aside by rule, nulls, the in-person share), written by the "
+    "ingest step with each load. dbt reads it as the source quality.profiles, where the "
+    "data-quality rules of schemas/quality.py run over it (model data_quality_flags)."
+)
 
 
 CHECK_SPECS = [
@@ -244,7 +238,11 @@ class IngestConfig(dg.Config):
 
 @dg.multi_asset(
     name="ingest_month",
-    specs=[*(_extract_spec(e) for e in EXTRACTS.values()), _ledger_spec(), _profiles_spec()],
+    specs=[
+        *(_extract_spec(e) for e in EXTRACTS.values()),
+        _by_ingest_spec(LEDGER_KEY, LEDGER_DESCRIPTION),
+        _by_ingest_spec(PROFILES_KEY, PROFILES_DESCRIPTION),
+    ],
     check_specs=CHECK_SPECS,
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
