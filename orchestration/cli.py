@@ -415,8 +415,8 @@ def _instance(settings, history: bool):
 
 
 def _flags(args: argparse.Namespace) -> int:
-    """Print every flag the last run raised (from `<data>/quality/flags.parquet`, never the
-    warehouse), with its review state as the reviews file says now. A decision recorded since
+    """Print every flag the last run raised (data_quality_flags in the analyst snapshot, never
+    the warehouse), with its review state as the reviews file says now. A decision recorded since
     the last run is marked `*`: period_quality takes it at the next run."""
     from orchestration.quality import apply_reviews, read_flags, read_reviews, review_label
     from orchestration.settings import Settings

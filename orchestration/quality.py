@@ -1,7 +1,8 @@
 """Quality flags from the data (DESIGN §6): profiles and measures in, reviewed flags out.
 
-- `partition_checks`: the extract rules for one extract-month at ingest, against whatever
-  earlier months' profiles are already on disk (the ingest assets' asset checks);
+- `months_checks` / `partition_checks`: the extract rules for the months of an extract a load
+  wrote (or one month), each against the earlier months' profiles on disk, in one pass (the
+  ingest assets' `quality_rules` check);
 - `vanished_counts`: for the snapshot extracts with terminations, how many records open in a
   month's raw file are missing from the next month's (rule vanished_records);
 - `compute_flags`: the rules over the whole history, from the partition profiles, the
