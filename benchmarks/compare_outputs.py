@@ -1,11 +1,14 @@
 """Compare two pipeline outputs table by table: the proof that a change moved no figure.
 
-    python benchmarks/compare_outputs.py DATA_A DATA_B [--edition-only] [--ignore COLUMN ...]
+    python benchmarks/compare_outputs.py DATA_A DATA_B [--edition-only] [--warehouse]
+                                         [--ignore COLUMN ...]
 
 DATA_A and DATA_B are data folders (`PROBATION_DATA_DIR`). Every table of their analyst
 snapshots (`analytics.duckdb`: every mart, the ledger, the quality flags) is compared with
 `except all` both ways, and so is every CSV and Parquet file of their staged editions
-(`<data>/staging/<edition>/`). Columns that record when something happened, not
+(`<data>/staging/<edition>/`). With `--warehouse`, so is every table of their warehouses
+(staging, intermediate and marts), except what only says how the last refresh went: the
+changes an incremental refresh worked from and its marker. Columns that record when something happened, not
 what a figure is (`loaded_at` by default), are left out; `--ignore` names others (the
 landing paths and extraction times, when the two runs read different copies of the files).
 Prints one line per table that differs
@@ -22,6 +25,18 @@ from pathlib import Path
 import duckdb
 
 VOLATILE = ("loaded_at",)
+# warehouse tables that record the last refresh, not a figure (DESIGN §11)
+REFRESH_RECORDS = ("refresh_marker",)
+REFRESH_SUFFIXES = ("_changes",)
+REFRESH_PREFIXES = ("int_affected_",)
+
+
+def _is_refresh_record(name: str) -> bool:
+    return (
+        name in REFRESH_RECORDS
+        or name.endswith(REFRESH_SUFFIXES)
+        or name.startswith(REFRESH_PREFIXES)
+    )
 
 
 def _literal(path: Path) -> str:
@@ -52,6 +67,8 @@ def _difference(con, a: str, b: str, ignore: tuple[str, ...]) -> tuple[int, int,
 def _edition_files(data: Path) -> dict[str, Path]:
     """The CSV and Parquet files of every staged edition, by edition and path."""
     staging = data / "staging"
+    if not staging.is_dir():
+        return {}
     editions = [e for e in sorted(staging.iterdir()) if not e.name.startswith(".")]
     return {
         f"{edition.name}/{path.relative_to(edition.resolve())}": path
@@ -61,23 +78,36 @@ def _edition_files(data: Path) -> dict[str, Path]:
     }
 
 
-def compare(a: Path, b: Path, ignore: tuple[str, ...], edition_only: bool = False) -> list[str]:
+def compare(
+    a: Path,
+    b: Path,
+    ignore: tuple[str, ...],
+    edition_only: bool = False,
+    warehouse: bool = False,
+    quiet: bool = False,
+) -> list[str]:
     """One line per table or file that differs between data folders a and b."""
     problems, tables, rows = [], 0, 0
+    databases = [] if edition_only else ["analytics.duckdb"]
+    databases += ["warehouse.duckdb"] if warehouse else []
     with duckdb.connect() as con:
-        if not edition_only:
-            con.execute(f"attach {_literal(a / 'analytics.duckdb')} as a (read_only)")
-            con.execute(f"attach {_literal(b / 'analytics.duckdb')} as b (read_only)")
+        for database in databases:
+            con.execute(f"attach {_literal(a / database)} as a (read_only)")
+            con.execute(f"attach {_literal(b / database)} as b (read_only)")
             tables_of = "select table_name from duckdb_tables() where database_name = $db"
             names_a = {r[0] for r in con.execute(tables_of, {"db": "a"}).fetchall()}
             names_b = {r[0] for r in con.execute(tables_of, {"db": "b"}).fetchall()}
-            problems += [f"table {n}: only in {a}" for n in sorted(names_a - names_b)]
-            problems += [f"table {n}: only in {b}" for n in sorted(names_b - names_a)]
+            names_a = {n for n in names_a if not _is_refresh_record(n)}
+            names_b = {n for n in names_b if not _is_refresh_record(n)}
+            problems += [f"{database} {n}: only in {a}" for n in sorted(names_a - names_b)]
+            problems += [f"{database} {n}: only in {b}" for n in sorted(names_b - names_a)]
             for name in sorted(names_a & names_b):
                 only_a, only_b, count = _difference(con, f'a."{name}"', f'b."{name}"', ignore)
                 tables, rows = tables + 1, rows + count
                 if only_a or only_b:
-                    problems.append(_line(f"table {name}", only_a, only_b))
+                    problems.append(_line(f"{database} {name}", only_a, only_b))
+            con.execute("detach a")
+            con.execute("detach b")
         files_a, files_b = _edition_files(a), _edition_files(b)
         problems += [f"file {n}: only in {a}" for n in sorted(set(files_a) - set(files_b))]
         problems += [f"file {n}: only in {b}" for n in sorted(set(files_b) - set(files_a))]
@@ -90,7 +120,7 @@ def compare(a: Path, b: Path, ignore: tuple[str, ...], edition_only: bool = Fals
             tables, rows = tables + 1, rows + count
             if only_a or only_b:
                 problems.append(_line(f"file {name}", only_a, only_b))
-    if not problems:
+    if not problems and not quiet:
         print(f"identical: {tables} tables and files, {rows:,} rows (except all both ways)")
     return problems
 
@@ -106,9 +136,12 @@ def main() -> int:
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
     parser.add_argument("--edition-only", action="store_true")
+    parser.add_argument("--warehouse", action="store_true")
     parser.add_argument("--ignore", nargs="*", default=list(VOLATILE))
     args = parser.parse_args()
-    problems = compare(args.first, args.second, tuple(args.ignore), args.edition_only)
+    problems = compare(
+        args.first, args.second, tuple(args.ignore), args.edition_only, args.warehouse
+    )
     print(*problems, sep="\n")
     return 1 if problems else 0
 

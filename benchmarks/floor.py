@@ -23,8 +23,42 @@ import pandas as pd
 
 SCRIPT = Path(__file__).with_name("floor.sql")
 CALENDAR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "business_calendar.csv"
-EXTRACTS = ("events", "contacts", "accommodation_checks", "measure_returns")
-CASE_MEASURES = ("SL004", "SL005", "SL007", "SL014")
+EXTRACTS = (
+    "events",
+    "requirements",
+    "persons",
+    "contacts",
+    "sentence_plans",
+    "upw_sessions",
+    "accommodation_checks",
+    "employment_checks",
+    "recalls",
+    "parole_reports",
+    "handovers",
+    "measure_returns",
+)
+CASE_MEASURES = (
+    "SL004",
+    "SL005",
+    "SL006",
+    "SL007",
+    "SL010",
+    "SL011",
+    "SL012",
+    "SL013",
+    "SL014",
+    "SL015A",
+    "SL015B",
+    "SL016",
+    "SL017A",
+    "SL017B",
+    "SL022",
+    "SL027",
+    "SL028",
+    "SL029",
+    "SL033",
+    "SL040",
+)
 
 
 def _literal(text: str) -> str:

@@ -144,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="reload months already loaded and rebuild all"
     )
     run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every warehouse model from every delivery (by default a refresh updates "
+        "only what the deliveries since the last one change)",
+    )
+    run.add_argument(
         "--no-history",
         action="store_true",
         help="record nothing in the Dagster instance (a throwaway run the UI will not show)",
@@ -322,6 +328,7 @@ def _run(args: argparse.Namespace) -> int:
             end=args.end,
             edition=args.edition,
             force=args.force,
+            full_refresh=args.full_refresh,
             instance=open_instance,
             log_level="DEBUG" if args.verbose else "CRITICAL",
             quiet=not args.verbose,

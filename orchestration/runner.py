@@ -164,9 +164,11 @@ def run_pipeline(
     log_level: str = "INFO",
     quiet: bool = False,
     progress: Callable[[str], None] | None = None,
+    full_refresh: bool = False,
 ) -> RunSummary:
     """Ingest the months in [start, end] that need it, then refresh everything downstream
     (unless nothing it reads has changed since the last refresh and `force` is not set).
+    The warehouse is refreshed incrementally (DESIGN §11) unless `full_refresh` or `force`.
 
     With `quiet`, what the steps print (dbt's log among it) goes to a file under
     `<data>/logs/` instead of the terminal; the summary names the file. `progress` is called
@@ -174,14 +176,18 @@ def run_pipeline(
     opens one: it is called only when there is work to do.
     """
     if not quiet:
-        return _run(settings, start, end, edition, force, instance, log_level, progress)
+        return _run(
+            settings, start, end, edition, force, instance, log_level, progress, full_refresh
+        )
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
     for old in sorted(log_dir.glob("run-*.log"))[: -settings.keep_logs + 1 or None]:
         old.unlink(missing_ok=True)  # keep the newest logs only: nothing grows without bound
     with log_file.open("w") as handle, contextlib.redirect_stdout(handle):
-        summary = _run(settings, start, end, edition, force, instance, log_level, progress)
+        summary = _run(
+            settings, start, end, edition, force, instance, log_level, progress, full_refresh
+        )
     summary.log_file = log_file
     return summary
 
@@ -267,7 +273,9 @@ def _set_aside(result: dg.ExecuteInProcessResult) -> int:
     )
 
 
-def _run(settings, start, end, edition, force, instance, log_level, progress) -> RunSummary:
+def _run(
+    settings, start, end, edition, force, instance, log_level, progress, full_refresh
+) -> RunSummary:
     say = progress or (lambda _: None)
     os.environ["PROBATION_LANDING_DIR"] = str(settings.landing_dir)
     os.environ["PROBATION_DATA_DIR"] = str(settings.data_dir)
@@ -326,7 +334,7 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
         return summary
 
     digest = refresh_digest(settings, edition)
-    state = None if force else current_state(settings, digest)
+    state = None if force or full_refresh else current_state(settings, digest)
     if state is not None:  # nothing it reads has changed: the outputs are current
         summary.refreshed, summary.current_since = True, state["at"]
         summary.edition, summary.held = state["edition"], state["held"]
@@ -342,6 +350,8 @@ def _run(settings, start, end, edition, force, instance, log_level, progress) ->
     run_config = dict(logging)
     if edition:
         run_config["ops"] = {op: {"config": {"edition": edition}} for op in EDITION_OPS}
+    if full_refresh or force:
+        run_config.setdefault("ops", {})["warehouse_models"] = {"config": {"full_refresh": True}}
     refresh = load_definitions().resolve_job_def("refresh_job")
     result = _execute(refresh, ready_instance(), progress, run_config=run_config)
     run_ids.append(result.run_id)

@@ -21,6 +21,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.asset_metadata import DATA_ENGINEERING, STATISTICS, duckdb_tables
 from orchestration.configuration import configuration_problems
 from orchestration.dbt_project import load_manifest
+from orchestration.incremental import finish_building, plan_build, prepare_building
 from orchestration.resources import PipelineResource
 from orchestration.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
 
@@ -137,13 +138,23 @@ def dbt_failures(run_results: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+class WarehouseConfig(dg.Config):
+    """`full_refresh`: rebuild every model from every delivery, not only what the deliveries
+    since the last refresh change (DESIGN §11)."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=load_manifest(),
     dagster_dbt_translator=WarehouseTranslator(load_manifest()),
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, pipeline: PipelineResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    pipeline: PipelineResource,
+    config: WarehouseConfig,
 ):
     settings = pipeline.settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -153,10 +164,14 @@ def warehouse_models(
     if problems:
         raise dg.Failure(description="; ".join(problems), allow_retries=False)
     os.environ.update(settings.dbt_env())  # the dbt profile and sources read the data folder
-    # Seeds are small: rebuild them every time so a changed seed (new column) never meets a
-    # stale table. There are no incremental models, so nothing else is affected.
+    # dbt builds a copy of the warehouse, swapped in when the build succeeds: incremental when
+    # the last refresh's marker matches (orchestration/incremental.py), else every model
+    plan = plan_build(settings, full_refresh=config.full_refresh)
+    context.log.info(f"{'incremental' if plan.incremental else 'full'} build: {plan.reason}")
+    os.environ.update(prepare_building(settings, plan))
     dbt_vars = settings.dbt_vars()
-    command = ["build", "--full-refresh", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    command = ["build", *([] if plan.incremental else ["--full-refresh"])]
+    command += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     # dbt's unit tests check the SQL, not the data: they belong to `make test`
     # (tests/test_dbt_unit_tests.py), not to every production build
     command += ["--exclude-resource-type", "unit_test"]
@@ -170,6 +185,8 @@ def warehouse_models(
     # dbt holds the warehouse while it builds: the events are kept until it has finished, then
     # given their row counts and column schemas from one read-only connection
     events = list(invocation.stream())
+    if invocation.is_successful():
+        finish_building(settings, plan)
     yield from with_table_metadata(settings, events)
     if not invocation.is_successful():
         try:

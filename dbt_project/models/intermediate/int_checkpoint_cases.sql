@@ -2,6 +2,12 @@
 -- event types with a check at the measure's checkpoint dated in the month (the latest such check
 -- in the month where there are several). In the numerator when that check's status is one of
 -- the measure's success statuses. Definitions are data: seed checkpoint_measures.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_events', 'event_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_events') }}
 with definitions as (
     select
         measure_code,
@@ -14,9 +20,11 @@ with definitions as (
 checks as (
     select check_id, event_id, checkpoint, check_date, status
     from {{ ref('stg_accommodation_checks') }}
+    where {{ affected_only('event_id', 'int_affected_events', 'event_id') }}
     union all
     select check_id, event_id, checkpoint, check_date, status
     from {{ ref('stg_employment_checks') }}
+    where {{ affected_only('event_id', 'int_affected_events', 'event_id') }}
 ),
 
 measured as (

@@ -3,12 +3,20 @@
 -- characteristics come from the persons file of the check's month, else the latest known state;
 -- custodial sentence length is banded by the seed custodial_length_bands (community sentences
 -- have no custodial length).
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('event_id', 'int_affected_events', 'event_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_events') }}
 with checks as (
     select 'ACCOMMODATION' as topic, check_id, event_id, checkpoint, check_date, status
     from {{ ref('stg_accommodation_checks') }}
+    where {{ affected_only('event_id', 'int_affected_events', 'event_id') }}
     union all
     select 'EMPLOYMENT' as topic, check_id, event_id, checkpoint, check_date, status
     from {{ ref('stg_employment_checks') }}
+    where {{ affected_only('event_id', 'int_affected_events', 'event_id') }}
 ),
 
 latest_checks as (

@@ -5,6 +5,12 @@
 -- initial_appointment_measures. Only events starting in a reported month (int_cohort_months)
 -- are cases: an older event has no cohort to count in, and its window may lie outside the
 -- business-day calendar.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_events', 'event_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_events') }}
 with definitions as (
     select
         measure_code,
@@ -27,6 +33,7 @@ cases as (
     from {{ ref('stg_events') }} as e
     inner join definitions as d on list_contains(d.event_types, e.event_type)
     where e.start_date >= (select min(month) from {{ ref('int_cohort_months') }})
+      and {{ affected_only('e.event_id', 'int_affected_events', 'event_id') }}
 ),
 
 windows as (

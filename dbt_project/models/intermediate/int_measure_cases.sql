@@ -1,5 +1,6 @@
 -- Every case-level measure in one shape: one row per case per measure, with the cohort month,
 -- the date its measurement window closes and whether it counts in the numerator.
+{{ config(materialized="view") }}
 {% set case_models = [
     'int_initial_appointment_cases', 'int_sl006_cases', 'int_sl007_cases',
     'int_sl010_cases', 'int_sl011_cases', 'int_sl012_cases', 'int_sl013_cases',

@@ -3,6 +3,12 @@
 -- the event is completed within 15 business days after that first attendance. Events that
 -- started before the first month of contacts loaded are left out: their first attendance may
 -- lie before the data, and counting a later one as first would understate the measure.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_events', 'event_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_events') }}
 with contacts_from as (
     select first_month
     from {{ ref('int_extract_coverage') }}
@@ -14,6 +20,7 @@ events as (
     from {{ ref('stg_events') }} as e
     inner join contacts_from as c on e.start_date >= c.first_month
     where e.event_type in ('CO', 'SSO', 'LICENCE')
+      and {{ affected_only('e.event_id', 'int_affected_events', 'event_id') }}
 ),
 
 first_attendance as (

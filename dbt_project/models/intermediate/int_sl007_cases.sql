@@ -4,6 +4,12 @@
 -- such event. In the numerator when at least one in-person contact (OFFICE or HOME_VISIT) for
 -- the person is dated in the month. An event that vanished from the deliveries (stg_events) is
 -- not supervised after the last month whose file held it.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_person_months() }}",
+) }}
+-- depends_on: {{ ref('int_affected_person_months') }}
 with supervised as (
     select
         e.crn,
@@ -12,8 +18,13 @@ with supervised as (
         e.event_id,
         m.month
     from {{ ref('stg_events') }} as e
+    {%- if incremental_refresh() %}
+    inner join ({{ person_month_scope() }}) as m
+        on m.crn = e.crn
+        and {% else %}
     inner join {{ ref('int_cohort_months') }} as m
-        on e.start_date < m.month
+        on {% endif -%}
+e.start_date < m.month
         and (e.termination_date is null or e.termination_date >= last_day(m.month))
         and (e.vanished_after_month is null or m.month <= e.vanished_after_month)
 ),

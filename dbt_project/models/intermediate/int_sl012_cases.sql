@@ -1,6 +1,12 @@
 -- SL012 targeted interventions for people convicted of a sexual offence: one row per event with
 -- main offence SEXUAL terminated in the month. In the numerator when the event has an
 -- ACCREDITED_PROGRAMME, STRUCTURED_INTERVENTION or TOOLKIT requirement terminated COMPLETED.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_events', 'event_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_events') }}
 with completed_interventions as (
     select distinct event_id
     from {{ ref('stg_requirements') }}
@@ -19,3 +25,4 @@ from {{ ref('stg_events') }} as e
 left join completed_interventions as c using (event_id)
 where e.main_offence_category = 'SEXUAL'
   and e.termination_date is not null
+  and {{ affected_only('e.event_id', 'int_affected_events', 'event_id') }}

@@ -1,6 +1,12 @@
 -- SL013 requirements completed by sentence expiry: one row per CO/SSO event terminated in the
 -- month having at least one ACCREDITED_PROGRAMME, RAR or UPW requirement. In the numerator when
 -- every such requirement was terminated COMPLETED.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_events', 'event_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_events') }}
 with qualifying_requirements as (
     select
         event_id,
@@ -22,3 +28,4 @@ from {{ ref('stg_events') }} as e
 inner join qualifying_requirements as q using (event_id)
 where e.event_type in ('CO', 'SSO')
   and e.termination_date is not null
+  and {{ affected_only('e.event_id', 'int_affected_events', 'event_id') }}

@@ -4,10 +4,17 @@
 -- housed. Where a release has several such checks, the latest (by check date, then check id)
 -- is its status. The window closes the day after release (DESIGN §4), so a check dated then
 -- can still arrive in the next month's delivery.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_events', 'event_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_events') }}
 with releases as (
     select event_id, region_code, start_date
     from {{ ref('stg_events') }}
     where event_type = 'LICENCE'
+      and {{ affected_only('event_id', 'int_affected_events', 'event_id') }}
 ),
 
 release_night_checks as (

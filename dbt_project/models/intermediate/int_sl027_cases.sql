@@ -2,11 +2,18 @@
 -- the numerator when the requirement's earliest UPW session (any status) is within 15 business
 -- days after the sentence date. Only requirements sentenced in a reported month
 -- (int_cohort_months) are cases.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_requirements', 'requirement_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_requirements') }}
 with requirements as (
     select requirement_id, region_code, sentence_date
     from {{ ref('stg_requirements') }}
     where requirement_type = 'UPW'
       and sentence_date >= (select min(month) from {{ ref('int_cohort_months') }})
+      and {{ affected_only('requirement_id', 'int_affected_requirements', 'requirement_id') }}
 ),
 
 first_sessions as (

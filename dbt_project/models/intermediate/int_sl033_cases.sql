@@ -1,5 +1,11 @@
 -- SL033 accredited programme completions: one row per ACCREDITED_PROGRAMME requirement
 -- terminated in the month. In the numerator when it terminated COMPLETED.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_affected('case_id', 'int_affected_requirements', 'requirement_id') }}",
+) }}
+-- depends_on: {{ ref('int_affected_requirements') }}
 select
     'SL033' as measure_code,
     requirement_id as case_id,
@@ -10,3 +16,4 @@ select
 from {{ ref('stg_requirements') }}
 where requirement_type = 'ACCREDITED_PROGRAMME'
   and termination_date is not null
+  and {{ affected_only('requirement_id', 'int_affected_requirements', 'requirement_id') }}

@@ -4,11 +4,22 @@
 -- sexual orientation are all recorded (not null and not UNKNOWN). A person missing from the
 -- month's persons file counts as not recorded. An event that vanished from the deliveries
 -- (stg_events) is not active after the last month whose file held it.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_person_months() }}",
+) }}
+-- depends_on: {{ ref('int_affected_person_months') }}
 with active as (
     select e.crn, e.region_code, e.start_date, e.event_id, m.month
     from {{ ref('stg_events') }} as e
+    {%- if incremental_refresh() %}
+    inner join ({{ person_month_scope() }}) as m
+        on m.crn = e.crn
+        and {% else %}
     inner join {{ ref('int_cohort_months') }} as m
-        on e.start_date <= last_day(m.month)
+        on {% endif -%}
+e.start_date <= last_day(m.month)
         and (e.termination_date is null or e.termination_date >= m.month)
         and (e.vanished_after_month is null or m.month <= e.vanished_after_month)
 ),

@@ -4,8 +4,13 @@
 -- terminated in the newest file holding it and is absent from a later file: it vanished, a data
 -- defect (quality rule vanished_records). Measures treat it as active no later than that month,
 -- so a vanished event cannot stay active for ever; null for every other event.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    pre_hook="{{ delete_changed_keys('events', 'event_id', 'stg_events', vanished=true) }}",
+) }}
 with latest as (
-    {{ latest_per_key('events', 'event_id') }}
+    {{ latest_per_key('events', 'event_id', 'stg_events', vanished=true) }}
 ),
 
 newest_file as (
