@@ -8,10 +8,10 @@ snapshots (`analytics.duckdb`: every mart, the ledger, the quality flags) is com
 `except all` both ways, and so is every CSV and Parquet file of their staged editions
 (`<data>/staging/<edition>/`). With `--warehouse`, so is every table of their warehouses
 (staging, intermediate and marts), except what only says how the last refresh went: the
-changes an incremental refresh worked from and its marker. Columns that record when something happened, not
-what a figure is (`loaded_at` by default), are left out; `--ignore` names others (the
-landing paths and extraction times, when the two runs read different copies of the files).
-Prints one line per table that differs
+changes an incremental refresh worked from and its marker. Columns that record when
+something happened, not what a figure is (`loaded_at` by default), are left out; `--ignore`
+names others (the landing paths and extraction times, when the two runs read different copies
+of the files). Prints one line per table that differs
 (rows only in A, rows only in B) and exits 1 when any does, else prints how many tables and
 rows were found identical.
 """

@@ -2,12 +2,12 @@
 
     python benchmarks/floor.py --landing DIR --start YYYY-MM --end YYYY-MM [--warehouse DUCKDB]
 
-It computes SL004, SL005, SL007, SL014 (the pandas peer's four measures: the initial
-appointments, people seen each month and housing on release, which read the two largest
-extracts) and every delivered return, by region and month, straight from the landing CSV files:
-the physical least any implementation must do for them (read each newest delivery once, keep
-each key's latest state, join and count). It repeats no contract check. `compare_with_warehouse`
-checks its cells against the pipeline's `measure_monthly`.
+It covers the whole measure catalogue: every case-level measure (SL004 to SL040, CASE_MEASURES)
+and every delivered return, by region and month, computed straight from the landing CSV files by
+rules written from DESIGN §3-§4: the physical least any implementation must do for them (read each
+extract's newest deliveries once, apply the row rules, keep each key's latest state, join and
+count). It repeats no contract check. `compare_with_warehouse` checks its cells against the
+pipeline's `measure_monthly`.
 """
 
 from __future__ import annotations

@@ -59,8 +59,8 @@ qualify row_number() over (partition by _month, crn) = 1;
 
 -- §3 fact extracts ----------------------------------------------------------------------------
 
--- contacts: the largest extract, kept as the three things measures ask of it: in-person
--- contacts (SL004, SL005, SL007) and attended ones (SL006), and the first month of data
+-- contacts: the largest extract, kept as what measures ask of it: in-person contacts (SL004,
+-- SL005, SL007; any outcome, §4 "in person"), attended ones (SL006, any mode) and their month
 create temp table contacts as
 with delivered as (
     select *, regexp_extract(filename, '_(\d{4}-\d{2})(_r\d+)?\.csv$', 1) as _month
@@ -218,8 +218,9 @@ select measure_code, region_code, strftime(start_date, '%Y-%m'),
 from initial_windows as w;
 
 -- SL006: CO/SSO/licence events, cohort month of their first ATTENDED contact (any mode); an
--- event that started before the first month of contacts data is left out; met with a sentence
--- plan for the event completed within 15 business days after that first attendance
+-- event that started before the first month of contacts data (the first month read here, so
+-- run the floor from the pipeline's first month) is left out; met with a sentence plan for the
+-- event completed within 15 business days after that first attendance
 insert into cases
 with first_attended as (
     select event_id, min(contact_date) as attended_date
@@ -248,7 +249,9 @@ from cohort as c;
 -- latest-starting such event; met with an in-person contact dated in the month.
 -- SL040: people with an event active in the month (same reading of a vanished event); region of
 -- their latest-starting active event; met when that month's persons file records sex,
--- ethnicity, disability, religion and sexual orientation (absent from the file: not recorded)
+-- ethnicity, disability, religion and sexual orientation (absent from the file: not recorded).
+-- Ties on the latest start go to the highest event_id. This landing has no vanished events,
+-- so the comparison does not test that reading.
 insert into cases
 with newest as (select max(_month) as month from events),
 alive as (
@@ -344,8 +347,10 @@ select 'SL014', r.region_code, strftime(r.start_date, '%Y-%m'),
 from releases as r
 left join night as n using (event_id);
 
--- SL015A/B, SL016, SL017A/B: events of the checkpoint's kind with that check in the month (the
--- latest one when there are several), met by its status
+-- SL015A/B, SL016, SL017A/B: events of the checkpoint's kind (LICENCE, or CO/SSO) with that
+-- check in the month, met by its status; the event's region (§4: an event's region is its
+-- region_code, latest state). §4 leaves open an event with two such checks in one month: the
+-- latest one is taken (this landing has none, so the comparison does not test the choice)
 insert into cases
 with checkpoints(checkpoint, measure_code, event_kind, good) as (
     values ('POST_RELEASE_3M', 'SL015A', 'LICENCE', 'SETTLED'),

@@ -106,6 +106,15 @@ def prepare_building(settings: Settings, plan: BuildPlan) -> dict[str, str]:
     return {BUILDING_ENV: str(target), PREVIOUS_ENV: str(settings.warehouse_path)}
 
 
+def dbt_build_args(settings: Settings, plan: BuildPlan) -> list[str]:
+    """The dbt command of a refresh: `build`, with `--full-refresh` unless incremental, and
+    the statistician's files as variables. Seeds are small: a full build rebuilds them, so a
+    changed seed (a new column) never meets a stale table."""
+    command = ["build", *([] if plan.incremental else ["--full-refresh"])]
+    dbt_vars = settings.dbt_vars()
+    return command + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
+
+
 def finish_building(settings: Settings, plan: BuildPlan) -> None:
     """Record the marker in the built copy and put it in place of the warehouse."""
     target = building_path(settings)

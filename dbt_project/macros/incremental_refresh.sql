@@ -152,7 +152,7 @@
 {% macro person_month_scope() -%}
     {#- The (crn, month) pairs an incremental build of a person-month measure recomputes, from
         int_affected_person_months: every month of a person whose events changed, the pairs
-        named, and every person in a month newly reported. -#}
+        named, and every person in a month newly reported; reported months only. -#}
     select a.crn, m.month
     from {{ ref('int_affected_person_months') }} as a
     cross join {{ ref('int_cohort_months') }} as m
@@ -160,7 +160,8 @@
     union
     select a.crn, a.month
     from {{ ref('int_affected_person_months') }} as a
-    where a.crn is not null and a.month is not null
+    inner join {{ ref('int_cohort_months') }} as m on m.month = a.month
+    where a.crn is not null
     union
     select e.crn, a.month
     from {{ ref('int_affected_person_months') }} as a

@@ -7,7 +7,6 @@ Before dbt runs, the statistician's files it reads (targets, rating moderations)
 with one line per failed node (model, seed or test, and dbt's first line of error), not the
 dbt command line."""
 
-import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -21,7 +20,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.asset_metadata import DATA_ENGINEERING, STATISTICS, duckdb_tables
 from orchestration.configuration import configuration_problems
 from orchestration.dbt_project import load_manifest
-from orchestration.incremental import finish_building, plan_build, prepare_building
+from orchestration.incremental import (
+    dbt_build_args,
+    finish_building,
+    plan_build,
+    prepare_building,
+)
 from orchestration.resources import PipelineResource
 from orchestration.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
 
@@ -169,9 +173,7 @@ def warehouse_models(
     plan = plan_build(settings, full_refresh=config.full_refresh)
     context.log.info(f"{'incremental' if plan.incremental else 'full'} build: {plan.reason}")
     os.environ.update(prepare_building(settings, plan))
-    dbt_vars = settings.dbt_vars()
-    command = ["build", *([] if plan.incremental else ["--full-refresh"])]
-    command += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
+    command = dbt_build_args(settings, plan)
     # dbt's unit tests check the SQL, not the data: they belong to `make test`
     # (tests/test_dbt_unit_tests.py), not to every production build
     command += ["--exclude-resource-type", "unit_test"]

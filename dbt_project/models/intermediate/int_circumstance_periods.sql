@@ -46,8 +46,13 @@ groups as (
         coalesce(string_agg(distinct nullif(q.reasons, ''), ' | ' order by nullif(q.reasons, '')), '')
             as quality_reasons,
         {{ union_note_keys('q.note_keys') }} as note_keys,
-        coalesce(string_agg(distinct nullif(q.unreviewed_flag_ids, ''), ', '), '')
-            as unreviewed_flag_ids
+        coalesce(
+            string_agg(
+                distinct nullif(q.unreviewed_flag_ids, ''), ', '
+                order by nullif(q.unreviewed_flag_ids, '')
+            ),
+            ''
+        ) as unreviewed_flag_ids
     from months_in_periods as g
     left join {{ ref('period_quality') }} as q
         on q.subject_type = 'EXTRACT'

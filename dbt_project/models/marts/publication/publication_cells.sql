@@ -71,8 +71,13 @@ attainment_quality as (
         coalesce(string_agg(distinct nullif(q.reasons, ''), ' | ' order by nullif(q.reasons, '')), '')
             as quality_reasons,
         {{ union_note_keys('q.note_keys') }} as note_keys,
-        coalesce(string_agg(distinct nullif(q.unreviewed_flag_ids, ''), ', ')
-            filter (where q.status <> 'SUPPRESS'), '') as unreviewed_flag_ids
+        coalesce(
+            string_agg(
+                distinct nullif(q.unreviewed_flag_ids, ''), ', '
+                order by nullif(q.unreviewed_flag_ids, '')
+            ) filter (where q.status <> 'SUPPRESS'),
+            ''
+        ) as unreviewed_flag_ids
     from {{ ref('target_attainment') }} as t
     inner join {{ ref('period_quality') }} as q
         on q.subject_type = 'MEASURE'
