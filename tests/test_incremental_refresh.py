@@ -12,10 +12,9 @@ times, into random batches, and adds:
 - a review recorded between two refreshes;
 - a refresh killed (`kill -9`) part way, then run again.
 
-Both sides run the refresh as the `warehouse_models` step does (orchestration/incremental.py:
-the plan, the building copy, the dbt command, the swap), with dbt's data tests left out: they
-check the data, they do not change it. The scratch build reads the same raw files (a link to
-the incremental side's). More seeds: PROBATION_PROPERTY_SEEDS=1,2,3.
+Both sides refresh as the `warehouse_models` step does, with dbt's data tests left out
+(benchmarks/incremental_proof.py, which also replays the demo's deliveries in the order they
+arrive); the scratch build reads the same raw files. More seeds: PROBATION_PROPERTY_SEEDS=1,2,3.
 """
 
 from __future__ import annotations
@@ -23,29 +22,20 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from benchmarks.compare_outputs import compare
-from orchestration.checked_file import ContractBreach
-from orchestration.dbt_project import dbt_executable
-from orchestration.demo import generate_landing, parse_defect
-from orchestration.incremental import (
-    building_path,
-    dbt_build_args,
-    finish_building,
-    plan_build,
-    prepare_building,
+from benchmarks.incremental_proof import (
+    build_from_scratch,
+    deliver,
+    differences,
+    ingest,
+    refresh,
 )
-from orchestration.ingest import load_partition, needs_load
-from orchestration.landing import deliveries
-from orchestration.reference import load_reference
-from orchestration.settings import DBT_PROJECT_DIR, Settings
-from schemas.contracts import MONTHLY_EXTRACTS
+from orchestration.demo import generate_landing, parse_defect
+from orchestration.settings import Settings
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("incremental")]
 
@@ -56,7 +46,6 @@ DEFECTS = [
     "shift_dates:upw_sessions:N07:2024-03:0.2",
 ]
 SEEDS = [int(s) for s in os.environ.get("PROBATION_PROPERTY_SEEDS", "11").split(",")]
-WITHOUT_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 
 @pytest.fixture(scope="module")
@@ -68,56 +57,6 @@ def delivered(tmp_path_factory) -> tuple[Path, list[dict]]:
     )
     order = sorted(summary["deliveries"], key=lambda d: (d["extracted_at"], d["path"]))
     return source, order
-
-
-def _env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
-    return {
-        **os.environ,
-        **settings.dbt_env(),
-        **extra,
-        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-        "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "property"),
-        "PROBATION_REVIEWS_FILE": str(settings.data_dir / "quality_reviews.csv"),
-    }
-
-
-def refresh(settings: Settings, full_refresh: bool = False, kill_after: float | None = None):
-    """A refresh as the warehouse_models step runs it; with kill_after, dbt is killed (-9)
-    that many seconds in and the warehouse is left as the killed step leaves it."""
-    plan = plan_build(settings, full_refresh=full_refresh)
-    env = _env(settings, prepare_building(settings, plan))
-    command = [dbt_executable(), *dbt_build_args(settings, plan), *WITHOUT_TESTS]
-    process = subprocess.Popen(
-        command, cwd=DBT_PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )  # fmt: skip
-    if kill_after is not None:
-        try:
-            process.wait(timeout=kill_after)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            assert building_path(settings).exists()  # killed part way: the copy never swapped
-            return plan
-    output, _ = process.communicate()
-    assert process.returncode == 0, output[-4000:]
-    finish_building(settings, plan)
-    return plan
-
-
-def ingest(settings: Settings) -> list[str]:
-    """Load every extract-month whose newest delivery is not loaded yet (the ingest step's
-    work, without Dagster); the lines of the files rejected."""
-    rejected = []
-    for extract in MONTHLY_EXTRACTS:
-        for month in sorted({d.month for d in deliveries(settings.landing_dir, extract)}):
-            if needs_load(settings, extract, month):
-                try:
-                    load_partition(settings, extract, month)
-                except ContractBreach as breach:
-                    rejected.append(str(breach))
-    load_reference(settings, "inspections")
-    return rejected
 
 
 def broken_copy(good: Path, target: Path) -> None:
@@ -166,10 +105,7 @@ def test_an_incremental_refresh_equals_a_build_from_scratch_after_every_delivery
     kinds = []
     for number, step in enumerate(steps, start=1):
         for relative in step["files"]:
-            (landing / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / relative, landing / relative)
-            if Path(str(source / relative) + ".ctl").exists():
-                shutil.copy2(str(source / relative) + ".ctl", str(landing / relative) + ".ctl")
+            deliver(source, landing, relative)
         if broken:  # the month re-delivered whole, as the revision after the broken one
             good, bad = broken
             fixed = bad.with_name(bad.name.replace("_r8.", "_r9."))
@@ -199,17 +135,8 @@ def test_an_incremental_refresh_equals_a_build_from_scratch_after_every_delivery
             kinds.append("killed")
         plan = refresh(incremental)
         kinds.append("incremental" if plan.incremental else "full")
-        # the build from scratch: a fresh data folder reading the same raw files
-        shutil.rmtree(scratch.data_dir / "building", ignore_errors=True)
-        scratch.warehouse_path.unlink(missing_ok=True)
-        scratch.data_dir.mkdir(parents=True, exist_ok=True)
-        if not (scratch.data_dir / "raw").exists():
-            (scratch.data_dir / "raw").symlink_to(incremental.raw_dir, target_is_directory=True)
-        refresh(scratch, full_refresh=True)
-        problems = compare(
-            incremental.data_dir, scratch.data_dir, ("loaded_at",), edition_only=True,
-            warehouse=True, quiet=True,
-        )  # fmt: skip
+        build_from_scratch(incremental, scratch)
+        problems = differences(incremental, scratch)
         assert problems == [], f"seed {seed}, batch {number} ({kinds}): {problems}"
         assert table_count(incremental) > 100
     # every kind of event happened, and after the first batch every refresh was incremental
