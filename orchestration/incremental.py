@@ -17,10 +17,12 @@ before the first one moves the start of every series) are unchanged. Anything el
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +106,22 @@ def prepare_building(settings: Settings, plan: BuildPlan) -> dict[str, str]:
     # the same values for either build (dbt reparses its project when one changes): a full
     # build is run with --full-refresh, which leaves `previous` unattached
     return {BUILDING_ENV: str(target), PREVIOUS_ENV: str(settings.warehouse_path)}
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """The variables set while dbt runs, then put back as they were: they name one data
+    folder's building copy, which no later dbt command of the process may read."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_build_args(settings: Settings, plan: BuildPlan) -> list[str]:

@@ -22,6 +22,7 @@ from orchestration.configuration import configuration_problems
 from orchestration.dbt_project import load_manifest
 from orchestration.incremental import (
     dbt_build_args,
+    environment,
     finish_building,
     plan_build,
     prepare_building,
@@ -172,7 +173,7 @@ def warehouse_models(
     # the last refresh's marker matches (orchestration/incremental.py), else every model
     plan = plan_build(settings, full_refresh=config.full_refresh)
     context.log.info(f"{'incremental' if plan.incremental else 'full'} build: {plan.reason}")
-    os.environ.update(prepare_building(settings, plan))
+    building = prepare_building(settings, plan)
     command = dbt_build_args(settings, plan)
     # dbt's unit tests check the SQL, not the data: they belong to `make test`
     # (tests/test_dbt_unit_tests.py), not to every production build
@@ -183,10 +184,11 @@ def warehouse_models(
     # environment variable it reads has changed)
     target = settings.data_dir / "dbt" / context.op_handle.name  # one folder per dbt step
     clear_artefacts(target, keep=PARTIAL_PARSE)
-    invocation = dbt.cli(command, context=context, raise_on_error=False, target_path=target)
-    # dbt holds the warehouse while it builds: the events are kept until it has finished, then
-    # given their row counts and column schemas from one read-only connection
-    events = list(invocation.stream())
+    with environment(building):
+        invocation = dbt.cli(command, context=context, raise_on_error=False, target_path=target)
+        # dbt holds the warehouse while it builds: the events are kept until it has finished,
+        # then given their row counts and column schemas from one read-only connection
+        events = list(invocation.stream())
     if invocation.is_successful():
         finish_building(settings, plan)
     yield from with_table_metadata(settings, events)
