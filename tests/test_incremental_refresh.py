@@ -74,7 +74,7 @@ def plan_sequence(order: list[dict], rng: random.Random) -> list[dict]:
     held_key = rng.choice([(d["extract"], d["month"]) for d in order if d["month"] < END])
     held = [d for d in order if (d["extract"], d["month"]) == held_key]
     order = [d for d in order if d not in held]
-    cuts = sorted(rng.sample(range(1, len(order)), 4))
+    cuts = sorted(rng.sample(range(1, len(order)), 3))  # four batches
     batches = [order[a:b] for a, b in zip([0, *cuts], [*cuts, len(order)], strict=True)]
     batches[rng.randrange(2, len(batches))] += held  # the missing month arrives later
     steps = [{"files": [d["path"] for d in batch]} for batch in batches]

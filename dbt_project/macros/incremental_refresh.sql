@@ -22,7 +22,8 @@
 {% macro incremental_refresh() -%}
     {#- True in an incremental build of an incremental model; an incremental build run outside
         the pipeline (no `previous` warehouse to compare with) stops with one line. -#}
-    {%- if not is_incremental() -%}
+    {#- a unit test has no relation of its own (`this`): it tests the full build -#}
+    {%- if this is none or not is_incremental() -%}
         {{ return(false) }}
     {%- endif -%}
     {%- if not previous_configured() -%}
