@@ -358,6 +358,34 @@ def print_table(figures: dict) -> None:
                 f"{p['cells_mismatched']} mismatched; pipeline / {peer.replace('_', ' ')} = "
                 f"{p['ratio']:.2f}"
             )
+    print()
+    for line in goal_lines(figures):
+        print(line)
+
+
+# The goals of the incremental refresh (a national month in seconds, a first run within a few
+# times the floor, memory within a small machine's)
+NEW_MONTH_GOAL, NEW_MONTH_STRETCH, FLOOR_RATIO_GOAL, PEAK_MB_GOAL = 30, 15, 3, 4096
+
+
+def goal_lines(figures: dict) -> list[str]:
+    """One line per goal: the figure measured, the goal, met or missed."""
+    second, first = figures["new_month_run"], figures["first_run"]
+    verdict = {True: "met", False: "missed"}
+    lines = [
+        f"goal: new month {second['seconds']:.1f} s, under {NEW_MONTH_GOAL} s "
+        f"(stretch {NEW_MONTH_STRETCH} s): {verdict[second['seconds'] < NEW_MONTH_GOAL]}"
+    ]
+    if "floor" in figures:
+        ratio = figures["floor"]["ratio"]
+        lines.append(
+            f"goal: first run {ratio:.2f} times the floor, at most {FLOOR_RATIO_GOAL}: "
+            f"{verdict[ratio <= FLOOR_RATIO_GOAL]}"
+        )
+    peak = max(first["peak_mb"], second["peak_mb"])
+    lines.append(f"goal: peak memory {peak:,} MB, under {PEAK_MB_GOAL:,} MB: "
+                 f"{verdict[peak < PEAK_MB_GOAL]}")  # fmt: skip
+    return lines
 
 
 def run_peer(name: str, function, landing: Path, args, settings, sampler) -> dict:

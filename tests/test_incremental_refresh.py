@@ -74,13 +74,14 @@ def plan_sequence(order: list[dict], rng: random.Random) -> list[dict]:
     held_key = rng.choice([(d["extract"], d["month"]) for d in order if d["month"] < END])
     held = [d for d in order if (d["extract"], d["month"]) == held_key]
     order = [d for d in order if d not in held]
-    cuts = sorted(rng.sample(range(1, len(order)), 3))  # four batches
+    cuts = sorted(rng.sample(range(1, len(order)), 2))  # three batches
     batches = [order[a:b] for a, b in zip([0, *cuts], [*cuts, len(order)], strict=True)]
     batches[rng.randrange(2, len(batches))] += held  # the missing month arrives later
     steps = [{"files": [d["path"] for d in batch]} for batch in batches]
     steps[1]["broken"] = True  # a rejected re-delivery; the month whole in the next batch
     steps[rng.randrange(1, len(steps))]["review"] = True
-    steps[rng.randrange(1, len(steps))]["kill_after"] = rng.uniform(2.0, 8.0)
+    # dbt takes about 3 s to start: killed while it builds
+    steps[rng.randrange(1, len(steps))]["kill_after"] = rng.uniform(4.0, 8.0)
     return steps
 
 
