@@ -68,7 +68,7 @@ run: setup demo-data
 PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=12
 
 test-fast: setup
 	$(BIN)/ruff check .

@@ -305,8 +305,15 @@ def link_tree(source: Path, target: Path, only: set[Path] | None = None) -> list
 
 def new_files(before: Path, after: Path) -> set[Path]:
     """Files in `after` that `before` lacks; the files both hold must be identical."""
-    old = {p.relative_to(before) for p in before.rglob("*") if p.is_file()}
-    new = {p.relative_to(after) for p in after.rglob("*") if p.is_file()}
+
+    def delivered(root: Path) -> set[Path]:  # the generator's own record (.generated.json) aside
+        return {
+            p.relative_to(root)
+            for p in root.rglob("*")
+            if p.is_file() and not p.relative_to(root).name.startswith(".")
+        }
+
+    old, new = delivered(before), delivered(after)
     for relative in old & new:
         if (before / relative).stat().st_size != (after / relative).stat().st_size:
             raise SystemExit(f"{relative}: differs between the two generations")
