@@ -8,7 +8,9 @@ analyst snapshot are still built. An extract-month not delivered (yet) between t
 the last month delivered is a gap (DESIGN §9): reported, not a failure; the cells that need it
 stay provisional (int_case_window_holds). When nothing was loaded and nothing the refresh
 reads has changed (orchestration/refresh_state.py), the outputs are current and the refresh is
-skipped. Runs are tagged as started from the command line; one whose process died is marked
+skipped. A landing file changed in place since it was loaded (orchestration/ingest.py,
+`changed_landing_files`) stops the run before anything is loaded or built, as a configuration
+problem does. Runs are tagged as started from the command line; one whose process died is marked
 failed at the next start (orchestration/instance.py), freeing its warehouse pool slot.
 """
 
@@ -30,7 +32,7 @@ from dagster._core.utils import make_new_run_id
 
 from orchestration.configuration import configuration_problems
 from orchestration.defs.ingest import LEDGER_KEY, PROFILES_KEY, ingest_selection
-from orchestration.ingest import needs_load
+from orchestration.ingest import changed_landing_files, needs_load
 from orchestration.instance import command_line_tags, reclaim_abandoned_runs
 from orchestration.landing import (
     AmbiguousDelivery,
@@ -296,6 +298,8 @@ def _run(
 
     summary = RunSummary(months=months_to_run(settings, start, end))
     summary.failures += configuration_problems(settings)  # before any work starts
+    # a loaded landing file edited in place: nothing is loaded or built until it is put right
+    summary.failures += changed_landing_files(settings)
     if summary.failures:
         return summary
     # files that cannot feed a month: named now; the valid months still load

@@ -9,6 +9,8 @@ checked in DuckDB by orchestration/checked_file.py), implausible rows are set as
 reason, and raw Parquet and the month's quality profile are written. A breach fails that
 extract-month only, with the file, line and rule in the error: the other extracts of the month
 are still loaded (and reported) before the step fails, and earlier loads stay as they were.
+So does a file loaded before and edited in place since (orchestration.ingest.changed_since_load:
+a correction must be a new revision), which is not loaded again.
 
 Each extract also carries one partitioned asset check, `quality_rules`: every data-quality rule
 of schemas/quality.py that applies to it, evaluated once the run's months are loaded, each month
@@ -33,6 +35,7 @@ from orchestration.asset_metadata import DATA_ENGINEERING, arrow_schema, table_m
 from orchestration.ingest import (
     ContractBreach,
     MissingDelivery,
+    changed_since_load,
     load_partition,
     manifest_path,
     profile_path,
@@ -265,6 +268,9 @@ def ingest_month(
         chosen = config.extract_months.get(month, []) if config.extract_months else selected
         loaded = []
         for extract in [e for e in selected if e in chosen]:
+            if changed := changed_since_load(settings, extract, month):
+                failures.append(changed)  # edited in place since loaded: not loaded again
+                continue
             try:
                 yield _load(settings, extract, month)
             except (ContractBreach, MissingDelivery, ValueError) as error:
