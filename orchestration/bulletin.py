@@ -23,10 +23,18 @@ TEMPLATES = Path(__file__).parent / "templates"
 HEADLINE_MEASURE = "SL004"
 
 
-def _svg(figure) -> str:
-    """The figure as inline SVG without its XML prologue, sized by the page."""
+def _svg(figure, chart: str) -> str:
+    """The figure as inline SVG without its XML prologue, sized by the page.
+
+    The same bytes whenever the same chart is drawn: no date in the metadata, and the ids of
+    clip paths and markers are hashed with the chart's name (`svg.hashsalt`, else a random
+    uuid), which keeps them unique among the charts of one page. The salt is set for this
+    figure only (rc_context), not for the process."""
+    import matplotlib
+
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    with matplotlib.rc_context({"svg.hashsalt": f"bulletin-{chart}"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r'(<svg[^>]*?) width="[^"]*" height="[^"]*"', r"\1", svg, count=1)
@@ -79,7 +87,7 @@ def _trend_chart(measure: pd.DataFrame, targets: dict[str, float]) -> tuple[str,
         )
     else:
         alt = "Line chart with no published value in the period."
-    svg = _svg(figure)
+    svg = _svg(figure, f"trend-{measure['measure_code'].iloc[0]}")
     plt.close(figure)
     return svg, alt
 
@@ -105,7 +113,7 @@ def _regional_chart(rows: pd.DataFrame, national: float | None, name: str) -> tu
         f"Bar chart of {name} by region: {above} of {len(rows)} regions above the England and "
         f"Wales figure" + (f" of {national:.1f}%." if national is not None else ".")
     )
-    svg = _svg(figure)
+    svg = _svg(figure, f"regional-{rows['measure_code'].iloc[0]}")
     plt.close(figure)
     return svg, alt
 

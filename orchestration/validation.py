@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,9 @@ from orchestration.atomic import building
 
 VALIDATION_DIR = "validation"
 PERCENT_COLUMNS = ("performance_pct", "share_pct", "target_pct", "score_pct")
+# The run time the Data Docs show when no publication date is given: a fixed, plainly
+# placeholder date (with the run name "undated" beside it), not the wall clock.
+UNDATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -215,27 +219,54 @@ def rule_checks(tables, quality, disclosure, threshold, notes, known_notes) -> l
     ]
 
 
-def run_checks(checks: list[Check], docs_dir: Path) -> dict:
+def run_identity(run_time: date | datetime | None = None) -> tuple[str, datetime]:
+    """The GX run name and run time (UTC) the Data Docs show: "publication" and midnight UTC of
+    the date given (a datetime as given, in UTC; a naive one is taken as UTC, not as the
+    machine's local time as GX would), or, without one, "undated" and UNDATED - never the
+    wall clock, so that the same checks give the same Data Docs on any day."""
+    if run_time is None:
+        return "undated", UNDATED
+    if not isinstance(run_time, datetime):
+        return "publication", datetime(run_time.year, run_time.month, run_time.day, tzinfo=UTC)
+    if run_time.tzinfo is None:
+        return "publication", run_time.replace(tzinfo=UTC)
+    return "publication", run_time.astimezone(UTC)
+
+
+def _without_clock(result, run_id):
+    """The validation result as the Data Docs render it (from the store), with no time but the
+    run's: the batch's load time (BatchMarkers.ge_load_time, the wall clock when the frame was
+    read) is the run time, and the run id is stored with its time in UTC (GX stores it in the
+    machine's local time zone and the page prints that as if it were UTC)."""
+    stamp = run_id.to_tuple()[1]  # GX's own form, e.g. 20250508T000000.000000Z
+    if "ge_load_time" in (result.meta.get("batch_markers") or {}):
+        result.meta["batch_markers"]["ge_load_time"] = stamp
+    result.meta["run_id"] = {"run_name": run_id.run_name, "run_time": run_id.run_time.isoformat()}
+    return result
+
+
+def run_checks(
+    checks: list[Check], docs_dir: Path, run_time: date | datetime | None = None
+) -> dict:
     """Validate every check with an ephemeral GX context, write the Data Docs to docs_dir;
-    return {"success", "checks": [{name, success, failed: [...]}]}."""
+    return {"success", "checks": [{name, success, failed: [...]}]}.
+
+    The Data Docs are the same bytes for the same checks and run_time (the edition's
+    publication date; see run_identity): the run id is fixed, the batches' load time is
+    recorded as the run time and the pages are rendered by orchestration/data_docs.py."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from orchestration.data_docs import site_config
+
+    run_name, fixed_time = run_identity(run_time)
+    run_id = RunIdentifier(run_name=run_name, run_time=fixed_time)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    context.add_data_docs_site(
-        site_name="edition",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs_dir),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
+    context.add_data_docs_site(site_name="edition", site_config=site_config(str(docs_dir)))
     source = context.data_sources.add_pandas("published")
     outcome = {"success": True, "checks": []}
     for check in checks:
@@ -254,9 +285,10 @@ def run_checks(checks: list[Check], docs_dir: Path) -> dict:
                 result_format={"result_format": "SUMMARY"},
             )
         )
-        result = checkpoint.run(batch_parameters={"dataframe": check.frame})
+        result = checkpoint.run(batch_parameters={"dataframe": check.frame}, run_id=run_id)
         failed = []
-        for run in result.run_results.values():
+        for key, run in result.run_results.items():
+            context.validation_results_store.set(key, _without_clock(run, run_id))
             for item in run.results:
                 if not item.success:
                     config = item.expectation_config
@@ -274,11 +306,14 @@ def run_checks(checks: list[Check], docs_dir: Path) -> dict:
     return outcome
 
 
-def validate_edition(folder: Path, checks: list[Check], digest: str) -> dict:
-    """Run the checks and swap in `folder/validation/` (Data Docs and result.json)."""
+def validate_edition(
+    folder: Path, checks: list[Check], digest: str, run_time: date | datetime | None = None
+) -> dict:
+    """Run the checks and swap in `folder/validation/` (Data Docs and result.json); run_time
+    as for run_checks."""
     with building(folder / VALIDATION_DIR, versioned=False) as tmp:
         tmp.mkdir()
-        outcome = run_checks(checks, tmp / "data_docs")
+        outcome = run_checks(checks, tmp / "data_docs", run_time)
         write_result(folder, outcome, digest, tmp)
     return outcome
 
