@@ -106,8 +106,18 @@ bench: setup
 quality-benchmark: setup
 	$(BIN)/python benchmarks/quality_recall.py
 
+# Everything the pipeline can build again, never a release: the published editions and their
+# release log (<data>/published, or PROBATION_PUBLISHED_DIR elsewhere) stay. Removing them is a
+# deliberate act by hand (README, "Releases and their trail").
+DBT_ARTEFACTS ?= dbt_project/target dbt_project/logs
 clean:
-	rm -rf "$(DATA)" dbt_project/target dbt_project/logs
+	@if [ -d "$(DATA)" ]; then \
+		find "$(DATA)" -mindepth 1 -maxdepth 1 ! -name published -exec rm -rf {} +; \
+		if [ -e "$(DATA)/published" ]; then \
+			echo "Kept $(DATA)/published: released editions and their log are never removed by make"; \
+		else rmdir "$(DATA)"; fi; \
+	fi
+	rm -rf $(DBT_ARTEFACTS)
 
 docs: setup
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . && \

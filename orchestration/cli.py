@@ -177,6 +177,55 @@ def _parser() -> argparse.ArgumentParser:
         "--reason", help="why: required to release a correction of a published edition"
     )
     release.add_argument(
+        "--access-granted",
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="when pre-release access was granted (UK time); required when publication.toml "
+        "lists anyone with pre-release access",
+    )
+    release.add_argument(
+        "--xlsx-only",
+        metavar="REASON",
+        help="release an edition that has no ODS workbook, saying why (logged)",
+    )
+    release.add_argument(
+        "--dry-run", action="store_true", help="say what the release would do; change nothing"
+    )
+    release.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="data folder (PROBATION_DATA_DIR)"
+    )
+
+    verify = sub.add_parser(
+        "verify",
+        help="check every published file against the release log",
+        description="Check every published file against the SHA-256 the release log recorded "
+        "for it, and the log's own hash chain. Exit 1 naming every file changed, missing or "
+        "added, and any log entry edited or removed.",
+    )
+    verify.add_argument("--edition", metavar="YYYY-MM[-vN]", help="one published edition only")
+    verify.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="data folder (PROBATION_DATA_DIR)"
+    )
+
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="rebuild a published edition from its inputs and compare it with what was published",
+        description="Rebuild a published edition from the landing files its loads.csv lists "
+        "(checked by SHA-256), the inputs it was released with (its inputs/ folder) and the "
+        "code of the git commit the release log recorded (a git worktree when the checkout "
+        "differs), then compare every file with the published one: CSV, Parquet, the data "
+        "dictionary, the bulletin and the validation result byte for byte, the XLSX and ODS "
+        "cell by cell. Exit 1 on any difference.",
+    )
+    rebuild.add_argument(
+        "--edition", required=True, metavar="YYYY-MM[-vN]", help="the published edition"
+    )
+    rebuild.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="an empty folder to build in"
+    )
+    rebuild.add_argument(
+        "--landing", type=Path, metavar="DIR", help="landing folder (PROBATION_LANDING_DIR)"
+    )
+    rebuild.add_argument(
         "--data-dir", type=Path, metavar="DIR", help="data folder (PROBATION_DATA_DIR)"
     )
 
@@ -206,16 +255,76 @@ def _release(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(data_dir=args.data_dir)
     try:
-        entry = release_edition(settings, args.edition, args.approver, args.reason)
+        entry = release_edition(
+            settings, args.edition, args.approver, args.reason,
+            access_granted=args.access_granted, xlsx_only=args.xlsx_only, dry_run=args.dry_run,
+        )  # fmt: skip
     except ReleaseRefused as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 1
-    print(
-        f"Released {entry['version']} to {entry['folder']} ({len(entry['files'])} files), "
-        f"approved by {entry['approver']}; logged in "
-        f"{settings.published_dir / 'release_log.jsonl'}"
+    access = entry["pre_release_access"]
+    granted = (
+        f"pre-release access granted {access['granted_at']} to {access['people']} people"
+        if access["granted"]
+        else "no pre-release access"
     )
+    code = entry["git_commit"][:12] + ("" if entry["git_clean"] else " (with uncommitted changes)")
+    if args.dry_run:
+        print("Dry run: nothing was changed. The release would:")
+        print(f"  copy {len(entry['files'])} files from {settings.staging_dir / args.edition}")
+        print(f"  to {entry['folder']} (read-only), as {entry['version']} ({entry['reason']})")
+        print(f"  record in {settings.published_dir / 'release_log.jsonl'}: approved by "
+              f"{entry['approver']}, {granted}, pre-announced for {entry['announced_for']}, "
+              f"workbooks {entry['workbooks']}, code {code}")  # fmt: skip
+        return 0
+    print(
+        f"Released {entry['version']} to {entry['folder']} ({len(entry['files'])} files, "
+        f"read-only), approved by {entry['approver']}; {granted}; pre-announced for "
+        f"{entry['announced_for']}; logged in {settings.published_dir / 'release_log.jsonl'}"
+    )
+    if not entry["git_clean"]:
+        print(
+            f"warning: released from a checkout with uncommitted changes: a rebuild from "
+            f"commit {entry['git_commit'][:12]} may not reproduce it",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from orchestration.release import verify_published
+    from orchestration.settings import Settings
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    problems, checked = verify_published(settings, args.edition)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{checked} published files match the release log; its hash chain is intact "
+          f"({settings.published_dir}).")  # fmt: skip
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from orchestration.edition_compare import format_verdicts
+    from orchestration.rebuild import RebuildRefused, rebuild_edition
+    from orchestration.settings import Settings
+
+    settings = Settings.from_env(args.landing, args.data_dir)
+    try:
+        report = rebuild_edition(settings, args.edition, args.out)
+    except RebuildRefused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 1
+    for note in report.notes:
+        print(f"note: {note}")
+    for line in format_verdicts(report.verdicts):
+        print(line)
+    verdict = "identical to" if report.identical else "DIFFERENT from"
+    print(f"Rebuilt {report.version} in {report.seconds:.1f}s ({report.folder}): {verdict} "
+          "the published edition.")  # fmt: skip
+    return 0 if report.identical else 1
 
 
 def _editions(args: argparse.Namespace) -> int:
@@ -492,6 +601,8 @@ COMMANDS = {
     "flags": _flags,
     "calendar-seed": _calendar_seed,
     "release": _release,
+    "verify": _verify,
+    "rebuild": _rebuild,
     "editions": _editions,
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -137,3 +138,23 @@ def read_publication(path: Path) -> dict:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigurationError(f"{path}: not valid TOML ({error})") from None
     return validate_publication(values, path)
+
+
+def announced_date(values: dict, edition: str) -> date | None:
+    """The date publication.toml's release calendar pre-announced for an edition, if any."""
+    return values.get("release_calendar", {}).get(edition)
+
+
+def next_edition(values: dict, edition: str) -> tuple[str, date] | None:
+    """The first edition after `edition` in the release calendar, and its date."""
+    later = sorted((e, d) for e, d in values.get("release_calendar", {}).items() if e > edition)
+    return later[0] if later else None
+
+
+def access_list(values: dict) -> list[dict]:
+    """The pre-release access list: one {organisation, role, count} per role."""
+    return [
+        {"organisation": o["name"], "role": r["role"], "count": r["count"]}
+        for o in values["pre_release_access"].get("organisations", [])
+        for r in o["roles"]
+    ]

@@ -4,12 +4,21 @@ validation passed for exactly that staged build.
 - `staged_state` says what a staged edition is: built (the gate passed: `edition.json`),
   validated (`validation/result.json` passed) and unchanged since (the digest of its content
   equals the one validated).
-- `release_edition` refuses with one line unless all three hold; it never overwrites a
+- `release_edition` refuses with one line unless all three hold, the release calendar
+  pre-announced the edition, the ODS is there (or `xlsx_only` gives the reason it is not) and,
+  when anyone has pre-release access, the time it was granted is given. It never overwrites a
   published edition: releasing it again is refused, and a correction is released with a
-  reason as a new version (`2025-03-v2`). The copy is swapped in atomically, made read-only,
-  and recorded in `published/release_log.jsonl` (edition, version, time, approver, reason, git
-  commit, package version, SHA-256 of every file).
+  reason as a new version (`2025-03-v2`). The copy is swapped in atomically, made read-only
+  (files and folders), and recorded in `release_log.jsonl` (edition, version, time, approver,
+  reason, pre-release access, git commit and whether the checkout was clean, code digest,
+  package version, SHA-256 of every file). `dry_run` says what it would do and does nothing.
+- The log is a hash chain: each entry carries the SHA-256 of the line before it, and
+  `release_log.head` the number of entries and the SHA-256 of the last, so `verify_published`
+  finds an edited, removed or truncated entry as well as a published file that changed, went
+  missing or was added.
 - `edition_states` lists staged and published editions for `probation-pipeline editions`.
+
+No command deletes the published area (`PROBATION_PUBLISHED_DIR`, else `<data>/published`).
 """
 
 from __future__ import annotations
@@ -22,15 +31,20 @@ import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from orchestration.atomic import building
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.configuration import access_list, announced_date
+from orchestration.edition_inputs import INPUTS_DIR
+from orchestration.refresh_state import code_digest
+from orchestration.settings import PROJECT_ROOT, TIMEZONE, Settings
 from orchestration.validation import VALIDATION_DIR, read_result
 
 RELEASE_LOG = "release_log.jsonl"
+LOG_HEAD = "release_log.head"
 VERSION = re.compile(r"^(\d{4}-\d{2})(?:-v(\d+))?$")
 
 
@@ -136,31 +150,98 @@ def published_versions(settings: Settings, edition: str) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def _git_commit() -> str:
+def git(*args: str, cwd: Path = PROJECT_ROOT) -> str | None:
+    """A git command's output in the project (None when git fails or is not there)."""
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
         )
-    except OSError:
-        return "unknown"
-    return result.stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def code_state() -> dict:
+    """The code a release is built with: the git commit, whether the checkout's tracked files
+    differ from it, and the digest of the code the pipeline runs (refresh_state.code_digest)."""
+    commit = git("rev-parse", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": commit,
+        "git_clean": changed == "" if changed is not None else None,
+        "code_digest": code_digest(),
+    }
+
+
+READ_ONLY_FILE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+READ_ONLY_FOLDER = READ_ONLY_FILE | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
 
 
 def _make_read_only(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    """Every file and folder read-only, the folder itself last."""
+    for path in sorted(folder.rglob("*"), key=lambda p: -len(p.parts)):
+        path.chmod(READ_ONLY_FILE if path.is_file() else READ_ONLY_FOLDER)
+    folder.chmod(READ_ONLY_FOLDER)
+
+
+def staged_publication(folder: Path) -> dict:
+    """The publication settings a staged edition was built with (its inputs/ copy)."""
+    import tomllib
+
+    return tomllib.loads((folder / INPUTS_DIR / "publication.toml").read_text(encoding="utf-8"))
+
+
+def _access_record(settings_values: dict, granted: str | None, now: datetime) -> dict:
+    """The pre-release access of a release: who, for how long, and when it was granted.
+    Raises ReleaseRefused when someone has access and the time is missing or out of bounds."""
+    people = access_list(settings_values)
+    hours = settings_values["pre_release_access"]["hours"]
+    if not people:
+        if granted:
+            raise ReleaseRefused("--access-granted: the pre-release access list is empty")
+        return {"granted": False, "list": []}
+    if not granted:
+        raise ReleaseRefused(
+            f"--access-granted: {sum(p['count'] for p in people)} people have pre-release "
+            "access (publication.toml): give when it was granted, e.g. --access-granted "
+            f"'{(now - timedelta(hours=1)).astimezone(ZoneInfo(TIMEZONE)):%Y-%m-%d %H:%M}'"
+        )
+    try:
+        when = datetime.fromisoformat(granted)
+    except ValueError:
+        raise ReleaseRefused(
+            f"--access-granted {granted!r}: expected a time YYYY-MM-DD HH:MM (UK time)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(TIMEZONE))
+    if when > now:
+        raise ReleaseRefused(f"--access-granted {granted}: is in the future")
+    if now - when > timedelta(hours=hours):
+        raise ReleaseRefused(
+            f"--access-granted {granted}: more than {hours} hours before release, longer than "
+            "the pre-release access publication.toml allows"
+        )
+    return {
+        "granted": True,
+        "granted_at": when.isoformat(timespec="minutes"),
+        "hours": hours,
+        "people": sum(p["count"] for p in people),
+        "list": people,
+    }
 
 
 def release_edition(
-    settings: Settings, edition: str, approver: str, reason: str | None = None
+    settings: Settings,
+    edition: str,
+    approver: str,
+    reason: str | None = None,
+    *,
+    access_granted: str | None = None,
+    xlsx_only: str | None = None,
+    dry_run: bool = False,
 ) -> dict:
-    """Publish the staged edition; return the release log entry. Raises ReleaseRefused."""
+    """Publish the staged edition; return the release log entry (with `dry_run`, the entry it
+    would log, and nothing written). Raises ReleaseRefused with the one-line reason."""
     if not VERSION.match(edition) or "-v" in edition:
         raise ReleaseRefused(f"--edition {edition}: expected YYYY-MM")
     if not approver.strip():
@@ -182,42 +263,153 @@ def release_edition(
             f"{last['version'] if last else 'nothing'} is the latest release now: rebuild it "
             "(probation-pipeline run) so its revisions are against the latest release"
         )
+    if not (state.folder / INPUTS_DIR / "publication.toml").is_file():
+        raise ReleaseRefused(
+            f"edition {edition} was staged without its inputs ({INPUTS_DIR}/): rebuild it "
+            f"(probation-pipeline run --edition {edition})"
+        )
+    publication = staged_publication(state.folder)
+    announced = announced_date(publication, edition)
+    if announced is None:
+        raise ReleaseRefused(
+            f"edition {edition} has no pre-announced date in the release calendar it was "
+            "built with: add it to publication.toml [release_calendar] and run the pipeline "
+            "again, so the bulletin and the Cover give it"
+        )
+    has_ods = any(state.folder.glob("*.ods"))
+    if not has_ods and not (xlsx_only or "").strip():
+        raise ReleaseRefused(
+            f"edition {edition} has no ODS workbook (LibreOffice was missing when it was "
+            "built): install LibreOffice and run again, or release the XLSX alone with "
+            '--xlsx-only "<reason>"'
+        )
+    now = datetime.now(UTC)
+    access = _access_record(publication, access_granted, now)
     name = edition if not versions else f"{edition}-v{len(versions) + 1}"
     target = settings.published_dir / name
-    if target.exists():
+    if target.exists() or target.is_symlink():
         raise ReleaseRefused(f"{target} already exists; a published edition is never overwritten")
-    staged_files = folder_hashes(state.folder)
-    with building(target) as tmp:
-        shutil.copytree(state.folder, tmp)
-        copied = folder_hashes(tmp)
-        if copied != staged_files:
-            raise ReleaseRefused(f"edition {edition}: the copy differs from the staged files")
-        _make_read_only(tmp)
     entry = {
         "edition": edition,
         "version": name,
-        "released_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "released_at": now.isoformat(timespec="seconds"),
+        "announced_for": announced.isoformat(),
         "approver": approver.strip(),
         "reason": reason or "first release",
         "compared_with": compared,
-        "git_commit": _git_commit(),
+        "pre_release_access": access,
+        "workbooks": "XLSX and ODS" if has_ods else f"XLSX only: {xlsx_only.strip()}",
+        **code_state(),
         "package_version": metadata.version("probation-pipeline"),
         "folder": str(target),
-        "files": copied,
+        "files": folder_hashes(state.folder),
     }
-    log = settings.published_dir / RELEASE_LOG
-    with log.open("a") as handle:
-        handle.write(json.dumps(entry) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    if dry_run:
+        return entry
+    with building(target) as tmp:
+        shutil.copytree(state.folder, tmp, symlinks=False)
+        copied = folder_hashes(tmp)
+        if copied != entry["files"]:
+            raise ReleaseRefused(f"edition {edition}: the copy differs from the staged files")
+        _make_read_only(tmp)
+    append_log(settings, entry)
     return entry
 
 
+def _line_sha(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+
+
+def append_log(settings: Settings, entry: dict) -> None:
+    """Add an entry to the release log, chained to the line before it, and move the head."""
+    log = settings.published_dir / RELEASE_LOG
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    entry["previous_entry_sha256"] = _line_sha(lines[-1]) if lines else None
+    line = json.dumps(entry)
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    head = settings.published_dir / LOG_HEAD
+    with building(head) as tmp:
+        tmp.write_text(f"{len(lines) + 1} {_line_sha(line)}\n", encoding="utf-8")
+
+
+def log_problems(settings: Settings) -> list[str]:
+    """Where the release log is not as it was written: an entry edited or removed (its
+    successor's chain hash no longer matches), or the log cut short or its last entry edited
+    (the head no longer matches)."""
+    log = settings.published_dir / RELEASE_LOG
+    head = settings.published_dir / LOG_HEAD
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    problems = []
+    for number, line in enumerate(lines, 1):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            problems.append(f"{log} line {number}: not a log entry (edited by hand?)")
+            continue
+        expected = _line_sha(lines[number - 2]) if number > 1 else None
+        if entry.get("previous_entry_sha256", expected) != expected:
+            problems.append(
+                f"{log} line {number - 1}: changed after it was written (line {number}'s "
+                "chain hash no longer matches it)"
+            )
+    if not head.exists():
+        if lines:
+            problems.append(f"{head}: missing (the log cannot be checked for truncation)")
+        return problems
+    count, _, last = head.read_text(encoding="utf-8").strip().partition(" ")
+    if not count.isdigit() or int(count) != len(lines):
+        problems.append(
+            f"{log}: holds {len(lines)} entries, the head says {count}: entries were removed "
+            "or added by hand"
+        )
+    elif lines and _line_sha(lines[-1]) != last:
+        problems.append(f"{log} line {len(lines)}: changed after it was written (head differs)")
+    return problems
+
+
+def verify_published(settings: Settings, edition: str | None = None) -> tuple[list[str], int]:
+    """Check every published file (or one edition's: a version, or every version of an
+    edition) against the release log: (problems, one line each; files checked)."""
+    problems = log_problems(settings)
+    entries = [
+        e for e in read_log(settings) if edition in (None, e.get("version"), e.get("edition"))
+    ]
+    if edition and not entries:
+        problems.append(f"--edition {edition}: no such release in the release log")
+    checked = 0
+    for entry in entries:
+        folder = settings.published_dir / entry["version"]
+        if not folder.is_dir():
+            problems.append(f"{folder}: missing (released {entry['released_at']})")
+            continue
+        now = folder_hashes(folder)
+        checked += len(now)
+        for name, sha in sorted(entry["files"].items()):
+            if name not in now:
+                problems.append(f"{folder / name}: missing")
+            elif now[name] != sha:
+                problems.append(
+                    f"{folder / name}: changed (SHA-256 now {now[name][:12]}, released {sha[:12]})"
+                )
+        for name in sorted(set(now) - set(entry["files"])):
+            problems.append(f"{folder / name}: added after release")
+    if edition is None and settings.published_dir.is_dir():
+        logged = {e["version"] for e in read_log(settings)}
+        for path in sorted(settings.published_dir.iterdir()):
+            if VERSION.match(path.name) and path.name not in logged:
+                problems.append(f"{path}: published folder not in the release log")
+    return problems, checked
+
+
 def latest_release(settings: Settings) -> dict | None:
-    """The last release in the log whose folder still exists."""
+    """The last release in the log whose folder still exists (`folder`: where it is now)."""
     for entry in reversed(read_log(settings)):
-        if Path(entry["folder"]).exists():
-            return entry
+        folder = settings.published_dir / entry["version"]
+        if folder.exists():
+            return {**entry, "folder": str(folder)}
     return None
 
 

@@ -1,8 +1,8 @@
 """Where things live: the landing zone, the data folder and everything the pipeline writes there.
 
-Paths come from the environment (PROBATION_LANDING_DIR, PROBATION_DATA_DIR) or the command-line
-flags that set them; the defaults sit inside the project's git-ignored `data/` folder. Nothing
-here touches the file system until asked.
+Paths come from the environment (PROBATION_LANDING_DIR, PROBATION_DATA_DIR,
+PROBATION_PUBLISHED_DIR) or the command-line flags that set them; the defaults sit inside the
+project's git-ignored `data/` folder. Nothing here touches the file system until asked.
 """
 
 from __future__ import annotations
@@ -78,8 +78,10 @@ class Settings:
 
     @property
     def published_dir(self) -> Path:
-        """Released editions (never overwritten) and the release log."""
-        return self.data_dir / "published"
+        """Released editions (never overwritten, read-only) and the release log:
+        PROBATION_PUBLISHED_DIR, else `<data>/published`. No command ever deletes it."""
+        value = os.environ.get("PROBATION_PUBLISHED_DIR")
+        return Path(value).resolve() if value else self.data_dir / "published"
 
     @property
     def publication_file(self) -> Path:

@@ -21,16 +21,18 @@ import tomllib
 import warnings
 import zipfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import gptables as gpt
 import pandas as pd
 
 from orchestration.atomic import building
+from orchestration.configuration import access_list, announced_date, next_edition
 from schemas.published import COUNT, PERCENT, SHORTHAND, TableSpec
 
 LANGUAGE = "en-GB"
+UNDATED = date(2000, 1, 1)  # the creation date of an edition not yet in the release calendar
 STATUSES = {
     "published": "Published",
     "provisional": "Provisional [p]",
@@ -48,29 +50,76 @@ ODS_HELP = (
 
 @dataclass(frozen=True)
 class Cover:
-    """What the Cover sheet says (publication.toml)."""
+    """What the Cover sheet and the bulletin say (publication.toml), for one edition."""
 
     title: str
     statistical_status: str
     producer: str
     source: str
     contact_email: str
-    next_update: str
-    publication_date: str
+    publication_date: str  # from the release calendar, or "to be announced"
+    announced: date | None  # that date (the workbook's creation date), None when not announced
+    next_update: str  # the next edition in the release calendar and its date
+    pre_release_access: tuple[str, ...]  # who sees the edition before publication, in words
     caveats: tuple[str, ...]
 
     @classmethod
-    def read(cls, path: Path, threshold: int) -> Cover:
-        """The cover of publication.toml (checked by orchestration/configuration.py first);
-        {threshold} in a caveat is the disclosure threshold."""
+    def read(cls, path: Path, threshold: int, edition: str) -> Cover:
+        """The cover of publication.toml for an edition (checked by
+        orchestration/configuration.py first); {threshold} in a caveat is the disclosure
+        threshold. Nothing here depends on the day it is built."""
         values = tomllib.loads(path.read_text())
-        values["publication_date"] = values.get("publication_date") or date.today().isoformat()
-        values["caveats"] = tuple(
-            str(c).replace("{threshold}", str(threshold)) for c in values.get("caveats", [])
-        )
+        announced = announced_date(values, edition)
+        following = next_edition(values, edition)
         return cls(
-            **{k: values[k] if k == "caveats" else str(values[k]) for k in cls.__dataclass_fields__}
+            title=values["title"],
+            statistical_status=values["statistical_status"],
+            producer=values["producer"],
+            source=values["source"],
+            contact_email=values["contact_email"],
+            publication_date=day_words(announced) if announced else "to be announced",
+            announced=announced,
+            next_update=(
+                f"{day_words(following[1])} (the edition to {month_words(following[0])})"
+                if following
+                else "to be announced"
+            ),
+            pre_release_access=access_sentences(values),
+            caveats=tuple(
+                str(c).replace("{threshold}", str(threshold)) for c in values.get("caveats", [])
+            ),
         )
+
+
+def day_words(day: date) -> str:
+    """A date as GOV.UK writes it: 24 April 2025."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def month_words(month: str) -> str:
+    """YYYY-MM in words: February 2025."""
+    return date.fromisoformat(f"{month}-01").strftime("%B %Y")
+
+
+def access_sentences(values: dict) -> tuple[str, ...]:
+    """The pre-release access list as published (seed 002's form): a sentence, then one line
+    per organisation listing its roles, a count (xN) where more than one person holds it."""
+    roles = access_list(values)
+    if not roles:
+        return ("No one has access to these statistics before they are published.",)
+    hours = values["pre_release_access"]["hours"]
+    lines = [
+        f"Pre-release access of up to {hours} hours is granted to the following persons "
+        f"({sum(r['count'] for r in roles)} in all):"
+    ]
+    for organisation in dict.fromkeys(r["organisation"] for r in roles):
+        named = [
+            r["role"] + (f" (x{r['count']})" if r["count"] > 1 else "")
+            for r in roles
+            if r["organisation"] == organisation
+        ]
+        lines.append(f"{organisation}: {'; '.join(named)}.")
+    return tuple(lines)
 
 
 def sheet_frame(table: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
@@ -167,8 +216,9 @@ def build_xlsx(
                     "circumstances, and the periods whose quality is caveated or suppressed.",
                     f"Statistical status: {cover.statistical_status}.",
                     f"Published: {cover.publication_date}.",
-                    f"Next update: {cover.next_update}",
+                    f"Next update: {cover.next_update}.",
                     f"Produced by: {cover.producer}.",
+                    *cover.pre_release_access,
                 ],
                 about=[
                     f"Source: {cover.source}",
@@ -191,22 +241,27 @@ def build_xlsx(
                 "subject": "Probation performance statistics",
                 "author": cover.producer,
                 "keywords": "probation, performance, official statistics",
+                # the publication date, never the clock: the same edition, the same bytes
+                "created": datetime.combine(cover.announced or UNDATED, time()),
             }
         )
         workbook.close()
         _set_xlsx_language(tmp)
 
 
-def _rewrite_zip_member(path: Path, member: str, edit) -> None:
-    """Rewrite one member of a zip file (XLSX and ODS are zips) through `edit(text) -> text`."""
+def _rewrite_zip_members(path: Path, edits: dict) -> None:
+    """Rewrite members of a zip file (XLSX and ODS are zips) through `edits[name](text) ->
+    text`, every member dated 1980-01-01 (the zip format's first day), not the time written."""
     rewritten = path.with_name(path.name + ".zip")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(rewritten, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
-            if item.filename == member:
-                data = edit(data.decode("utf-8")).encode("utf-8")
+            if item.filename in edits:
+                data = edits[item.filename](data.decode("utf-8")).encode("utf-8")
             compress = zipfile.ZIP_STORED if item.filename == "mimetype" else zipfile.ZIP_DEFLATED
-            target.writestr(item, data, compress_type=compress)
+            fixed = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.external_attr = item.external_attr
+            target.writestr(fixed, data, compress_type=compress)
     rewritten.replace(path)
 
 
@@ -218,17 +273,35 @@ def _set_xlsx_language(path: Path) -> None:
             "</cp:coreProperties>", f"<dc:language>{LANGUAGE}</dc:language></cp:coreProperties>"
         )
 
-    _rewrite_zip_member(path, "docProps/core.xml", edit)
+    _rewrite_zip_members(path, {"docProps/core.xml": edit})
 
 
-def _set_ods_language(path: Path) -> None:
+def _normalise_ods(path: Path) -> None:
+    """The ODS with its language set and its page styles in a fixed order."""
+
     def edit(meta: str) -> str:
         meta = re.sub(r"<dc:language>[^<]*</dc:language>", "", meta)
         return meta.replace(
             "</office:meta>", f"<dc:language>{LANGUAGE}</dc:language></office:meta>"
         )
 
-    _rewrite_zip_member(path, "meta.xml", edit)
+    _rewrite_zip_members(path, {"meta.xml": edit, "styles.xml": _sorted_master_pages})
+
+
+MASTER_PAGE = re.compile(r"<style:master-page .*?</style:master-page>", re.S)
+
+
+def _sorted_master_pages(styles: str) -> str:
+    """LibreOffice writes the page styles of the sheets (`style:master-page`, referred to by
+    name) in an order that changes from one conversion to the next: sort them by name, so the
+    same workbook converts to the same bytes."""
+    pages = MASTER_PAGE.findall(styles)
+    if not pages:
+        return styles
+    start, end = styles.index(pages[0]), styles.index(pages[-1]) + len(pages[-1])
+    if "".join(pages) != styles[start:end]:  # not one run of page styles: leave it as it is
+        return styles
+    return styles[:start] + "".join(sorted(pages)) + styles[end:]
 
 
 def find_soffice(configured: str | None) -> str | None:
@@ -269,7 +342,7 @@ def convert_to_ods(xlsx: Path, soffice: str | None, timeout: int = 300) -> tuple
             detail = (result.stderr or result.stdout).strip().splitlines()
             reason = detail[-1] if detail else f"exit code {result.returncode}"
             return None, f"ODS not produced: LibreOffice failed ({reason}); {ODS_HELP}"
-        _set_ods_language(produced)
+        _normalise_ods(produced)
         with building(ods) as tmp:
             shutil.move(str(produced), tmp)
     return ods, f"ODS written: {ods.name}"

@@ -19,8 +19,9 @@ quality gate (schemas/quality.py) is reported the same way.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -245,17 +246,25 @@ PUBLICATION_TEXT_KEYS = (
     "producer",
     "source",
     "contact_email",
-    "next_update",
 )
+# Keys an older publication.toml had, and what replaced them.
+REPLACED_PUBLICATION_KEYS = {
+    "next_update": "the next edition's date now comes from [release_calendar]",
+    "publication_date": "an edition's date now comes from [release_calendar]",
+}
 
 
 def validate_publication(values: dict, path: Path) -> dict:
-    """The workbook's cover settings (publication.toml): every text key filled in, a known
-    statistical status, an ISO publication date or none, caveats a list of text."""
+    """The cover and release settings (publication.toml): every text key filled in, a known
+    statistical status, caveats a list of text, the pre-release access list and the release
+    calendar (each edition's pre-announced date, later than its month and in edition order)."""
 
     def fail(key: str, rule: str) -> None:
         raise ConfigurationError(f"{path}: key {key}: {rule}")
 
+    for key, replacement in REPLACED_PUBLICATION_KEYS.items():
+        if key in values:
+            fail(key, f"no longer used: {replacement}; remove it")
     for key in PUBLICATION_TEXT_KEYS:
         value = values.get(key)
         if not isinstance(value, str) or not value.strip():
@@ -266,16 +275,62 @@ def validate_publication(values: dict, path: Path) -> dict:
             f"is {values['statistical_status'][:60]!r}, expected one of "
             + ", ".join(STATISTICAL_STATUSES),
         )
-    published = values.get("publication_date", "")
-    if published:
-        try:
-            date.fromisoformat(str(published))
-        except ValueError:
-            fail("publication_date", f"is {str(published)[:30]!r}, expected YYYY-MM-DD or empty")
     caveats = values.get("caveats", [])
     if not isinstance(caveats, list) or not all(isinstance(c, str) and c for c in caveats):
         fail("caveats", "expected a list of text")
+    _check_access(values.get("pre_release_access"), fail)
+    _check_calendar(values.get("release_calendar"), fail)
     return values
+
+
+def _check_access(access, fail) -> None:
+    """[pre_release_access]: hours (1 to 24) and organisations, each a name and its roles, each
+    role with a count of people (at least 1)."""
+    if not isinstance(access, dict):
+        fail("pre_release_access", "missing: expected a table with hours and organisations")
+    hours = access.get("hours")
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= 24:
+        fail("pre_release_access.hours", f"is {hours!r}, expected whole hours from 1 to 24")
+    organisations = access.get("organisations", [])
+    if not isinstance(organisations, list):
+        fail("pre_release_access.organisations", "expected a list of tables")
+    for number, organisation in enumerate(organisations, 1):
+        where = f"pre_release_access.organisations[{number}]"
+        if not isinstance(organisation, dict):
+            fail(where, "expected a table with name and roles")
+        name = organisation.get("name")
+        if not isinstance(name, str) or not name.strip():
+            fail(f"{where}.name", "missing or empty, expected text")
+        roles = organisation.get("roles")
+        if not isinstance(roles, list) or not roles:
+            fail(f"{where}.roles", "expected a list of { role = ..., count = ... }")
+        for role in roles:
+            text = role.get("role") if isinstance(role, dict) else None
+            count = role.get("count") if isinstance(role, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                fail(f"{where}.roles", f"{role!r}: expected role = text")
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                fail(f"{where}.roles", f"{text}: count is {count!r}, expected a whole number >= 1")
+
+
+def _check_calendar(calendar, fail) -> None:
+    """[release_calendar]: "YYYY-MM" = YYYY-MM-DD, a date after the edition's month, later
+    editions on later dates."""
+    if not isinstance(calendar, dict):
+        fail("release_calendar", 'missing: expected a table of "YYYY-MM" = YYYY-MM-DD')
+    previous = None
+    for edition in sorted(calendar):
+        announced = calendar[edition]
+        key = f"release_calendar.{edition}"
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", edition):
+            fail(key, "expected an edition YYYY-MM")
+        if not isinstance(announced, date) or isinstance(announced, datetime):
+            fail(key, f"is {announced!r}, expected a date YYYY-MM-DD (no quotes)")
+        if announced.strftime("%Y-%m") <= edition:
+            fail(key, f"{announced} is not after the edition's month")
+        if previous and announced <= previous[1]:
+            fail(key, f"{announced} is not after {previous[0]}'s date ({previous[1]})")
+        previous = (edition, announced)
 
 
 def validate_disclosure_threshold(value: str, variable: str) -> int:

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import duckdb
@@ -106,7 +107,8 @@ def test_release_publishes_once_logs_every_hash_and_a_redelivery_is_a_revised_co
     reviewed_demo, tmp_path, capsys
 ):
     settings = copy_of(reviewed_demo[0], tmp_path)
-    data = ["--data-dir", str(settings.data_dir)]
+    granted = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="minutes")
+    data = ["--data-dir", str(settings.data_dir), "--access-granted", granted]
     assert main(["release", "--edition", EDITION, "--approver", APPROVER, *data]) == 0
     published = settings.published_dir / EDITION
     log = [json.loads(line) for line in (settings.published_dir / "release_log.jsonl").open()]
@@ -166,7 +168,7 @@ def test_release_publishes_once_logs_every_hash_and_a_redelivery_is_a_revised_co
     assert log[1]["compared_with"] == EDITION and "re-delivered" in log[1]["reason"]
     assert (settings.published_dir / f"{EDITION}-v2" / "csv" / "revisions.csv").exists()
     assert folder_hashes(published) == log[0]["files"]  # the first release is untouched
-    assert main(["editions", *data]) == 0
+    assert main(["editions", *data[:2]]) == 0
     listing = capsys.readouterr().out
     assert f"{EDITION}-v2" in listing and "published" in listing
 

@@ -22,6 +22,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from orchestration import edition_inputs
 from orchestration.asset_metadata import STATISTICS, tables_metadata
 from orchestration.atomic import building
 from orchestration.bulletin import build_bulletin
@@ -60,7 +61,11 @@ from orchestration.workbook import Cover, build_xlsx, convert_to_ods, find_soffi
 from schemas.published import EDITION_TABLES, REVISABLE_TABLES, REVISIONS, pandera_schema
 
 WORKBOOK_STEM = "probation-performance"
-LEDGER_COLUMNS = ["extract", "month_key", "source_revision", "source_sha256"]
+# The load ledger an edition keeps (loads.csv): what `rebuild` fetches from the landing zone.
+LEDGER_COLUMNS = [
+    "extract", "month_key", "source_revision", "source_sha256", "landing_file", "extracted_at",
+    "extracted_at_source",
+]  # fmt: skip
 
 
 class EditionConfig(dg.Config):
@@ -106,11 +111,11 @@ def publication_tables(
     window = edition_window(edition)
     tables = edition_tables(window, marts)
     # Revisions against the last release (its tables and load ledger are in its folder).
-    loads = marts["stg_loads"][LEDGER_COLUMNS]
+    loads = ledger(marts["stg_loads"])
     previous = latest_release(settings)
     before, loads_before = None, None
     if previous:
-        folder = Path(previous["folder"])
+        folder = Path(previous["folder"])  # where the release is now
         before = read_published_tables(folder, REVISABLE_TABLES)
         if (folder / "loads.csv").exists():
             loads_before = pd.read_csv(folder / "loads.csv", dtype=str)
@@ -151,6 +156,17 @@ def publication_tables(
             "confidential_cells": int(statuses.eq("confidential").sum()),
         }
     )
+
+
+def ledger(stg_loads: pd.DataFrame) -> pd.DataFrame:
+    """The ledger an edition keeps: each extract-month's landing file (`<extract>/<name>`,
+    wherever the landing zone is), revision, SHA-256 and extraction time, in a fixed order."""
+    names = stg_loads["source_file"].map(lambda f: Path(f).name)
+    loads = stg_loads.assign(
+        landing_file=stg_loads["extract"] + "/" + names,
+        extracted_at=stg_loads["extracted_at"].astype(str),
+    )
+    return loads.sort_values(["extract", "month_key"])[LEDGER_COLUMNS].reset_index(drop=True)
 
 
 def candidate_digest(tables: dict[str, pd.DataFrame], loads: pd.DataFrame, manifest: dict) -> str:
@@ -267,12 +283,13 @@ def edition_files(
     inputs = edition_inputs_digest(settings, candidate, marts["publication_notes"])
     if staged_is_current(target, inputs):  # the same inputs: the staged files stand
         built = json.loads((target / "edition.json").read_text())
-        context.log.info(f"edition {edition} unchanged since {built['built_at']} ({target})")
+        since = datetime.fromtimestamp((target / "edition.json").stat().st_mtime, UTC)
+        context.log.info(f"edition {edition} unchanged since {since:%Y-%m-%d %H:%M} UTC")
         return dg.MaterializeResult(
             metadata={
                 "edition": edition,
                 "folder": dg.MetadataValue.path(str(target)),
-                "unchanged_since": built["built_at"],
+                "unchanged_since": since.isoformat(timespec="seconds"),
                 "ods": built["ods"],
                 "bulletin": dg.MetadataValue.path(str(target / "bulletin.html")),
             }
@@ -288,7 +305,7 @@ def edition_files(
         )
         for key, text in marts["publication_notes"].itertuples(index=False)
     }
-    cover = Cover.read(settings.publication_file, threshold)
+    cover = Cover.read(settings.publication_file, threshold, edition)
     seconds: dict[str, float] = {}
 
     def timed(name, function, *args, **kwargs):
@@ -308,6 +325,7 @@ def edition_files(
         dictionary = data_dictionary(list(EDITION_TABLES.values()), dbt_column_docs(MANIFEST_PATH))
         dictionary.to_csv(tmp / "data_dictionary.csv", index=False)
         shutil.copy2(source / "loads.csv", tmp / "loads.csv")
+        edition_inputs.write(tmp, settings)  # what `rebuild` builds it again from
         xlsx = tmp / f"{WORKBOOK_STEM}-{edition}.xlsx"
         ods_name = xlsx.with_suffix(".ods").name if find_soffice(settings.soffice) else xlsx.name
         # The independent parts at once: the workbook and its ODS (LibreOffice, a process of
@@ -328,7 +346,7 @@ def edition_files(
             validating = pool.submit(
                 timed, "validation_seconds", run_checks,
                 edition_checks(settings, edition, tables, candidate["notes"]),
-                tmp / VALIDATION_DIR / "data_docs",
+                tmp / VALIDATION_DIR / "data_docs", cover.announced,
             )  # fmt: skip
             timed(
                 "bulletin_seconds", build_bulletin, tmp / "bulletin.html",
@@ -347,7 +365,6 @@ def edition_files(
             json.dumps(
                 {
                     "edition": edition,
-                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "gate": "passed",
                     "candidate_id": candidate["candidate_id"],
                     "inputs_digest": inputs,
@@ -395,6 +412,7 @@ def edition_inputs_digest(settings: Settings, candidate: dict, notes: pd.DataFra
         settings.disclosure_threshold,
         settings.min_final_share,
         find_soffice(settings.soffice) or "-",
+        edition_inputs.digest(settings),
         code_digest(),
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
@@ -473,7 +491,8 @@ def published_edition_is_valid(
         }
         candidate = json.loads((settings.candidates_dir / edition / "candidate.json").read_text())
         checks = edition_checks(settings, edition, tables, candidate["notes"])
-        outcome = validate_edition(folder, checks, digest)
+        cover = Cover.read(settings.publication_file, settings.disclosure_threshold, edition)
+        outcome = validate_edition(folder, checks, digest, cover.announced)
     failed = [f for check in outcome["checks"] for f in check["failed"]]
     return dg.AssetCheckResult(
         passed=outcome["success"],

@@ -9,11 +9,16 @@ from orchestration.resources import PipelineResource
 
 
 class ReleaseConfig(dg.Config):
-    """Which staged edition to release, who approves it, and for a correction why."""
+    """Which staged edition to release, who approves it, for a correction why, when
+    pre-release access was granted (YYYY-MM-DD HH:MM, UK time), and, to release without the
+    ODS, why; dry_run reports what a release would do and changes nothing."""
 
     edition: str
     approver: str
     reason: str | None = None
+    access_granted: str | None = None
+    xlsx_only: str | None = None
+    dry_run: bool = False
 
 
 @dg.op(description="Copy the staged edition to published/ after checking the gate and the "
@@ -22,10 +27,15 @@ def release_staged_edition(
     context: dg.OpExecutionContext, config: ReleaseConfig, pipeline: PipelineResource
 ) -> dg.Output:
     try:
-        entry = release_edition(pipeline.settings(), config.edition, config.approver, config.reason)
+        entry = release_edition(
+            pipeline.settings(), config.edition, config.approver, config.reason,
+            access_granted=config.access_granted, xlsx_only=config.xlsx_only,
+            dry_run=config.dry_run,
+        )  # fmt: skip
     except ReleaseRefused as refused:
         raise dg.Failure(description=str(refused), allow_retries=False) from None
-    context.log.info(f"released {entry['version']} to {entry['folder']}")
+    done = "would release (dry run)" if config.dry_run else "released"
+    context.log.info(f"{done} {entry['version']} to {entry['folder']}")
     return dg.Output(
         entry["version"],
         metadata={
@@ -34,11 +44,15 @@ def release_staged_edition(
             "approver": entry["approver"],
             "reason": entry["reason"],
             "files": len(entry["files"]),
+            "dry_run": config.dry_run,
         },
     )
 
 
-@dg.job(description="Release a staged edition (config: edition, approver, reason).")
+@dg.job(
+    description="Release a staged edition (config: edition, approver, reason, access_granted, "
+    "xlsx_only, dry_run)."
+)
 def release_job():
     release_staged_edition()
 
