@@ -61,6 +61,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(groups.pop()))
 
 
+def pytest_collection_finish(session):
+    """Under `--dist loadgroup`, pytest-xdist sends a group to one worker by adding `@<group>`
+    to each node id. pytest 9.2 ignores the node id xdist 3.8 sets, and every group was split
+    across the workers, each making the shared run again: stop here if that happens."""
+    if getattr(session.config.option, "loadgroup", False):
+        for item in session.items:
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: pytest-xdist could not group it (pytest "
+                    f"{pytest.__version__}): install the versions in constraints.txt"
+                )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_target_path(tmp_path_factory):
     """The tests' own dbt commands (dbt show, dbt run) write their artefacts in a folder of the
