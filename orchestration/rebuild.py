@@ -140,7 +140,8 @@ def _published_before(settings: Settings, entry: dict, data: Path) -> None:
 def _environment(code: Path, out: Path, published: Path) -> dict[str, str]:
     """The rebuild's environment: this one without the pipeline's own settings, the edition's
     inputs, and the code of `code` first on the import path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROBATION_")}
+    machine = ("PROBATION_SOFFICE", "PROBATION_KEEP_LOGS")  # this machine's, not the edition's
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROBATION_") or k in machine}
     env.update(rebuild_environment(published))
     env["PROBATION_PUBLISHED_DIR"] = str(out / "data" / "published")
     env["PYTHONPATH"] = str(code)

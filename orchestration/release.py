@@ -30,6 +30,7 @@ import re
 import shutil
 import stat
 import subprocess
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -186,16 +187,14 @@ def _make_read_only(folder: Path) -> None:
 
 def staged_publication(folder: Path) -> dict:
     """The publication settings a staged edition was built with (its inputs/ copy)."""
-    import tomllib
-
     return tomllib.loads((folder / INPUTS_DIR / "publication.toml").read_text(encoding="utf-8"))
 
 
-def _access_record(settings_values: dict, granted: str | None, now: datetime) -> dict:
+def _access_record(publication: dict, granted: str | None, now: datetime) -> dict:
     """The pre-release access of a release: who, for how long, and when it was granted.
     Raises ReleaseRefused when someone has access and the time is missing or out of bounds."""
-    people = access_list(settings_values)
-    hours = settings_values["pre_release_access"]["hours"]
+    people = access_list(publication)
+    hours = publication["pre_release_access"]["hours"]
     if not people:
         if granted:
             raise ReleaseRefused("--access-granted: the pre-release access list is empty")
@@ -203,8 +202,8 @@ def _access_record(settings_values: dict, granted: str | None, now: datetime) ->
     if not granted:
         raise ReleaseRefused(
             f"--access-granted: {sum(p['count'] for p in people)} people have pre-release "
-            "access (publication.toml): give when it was granted, e.g. --access-granted "
-            f"'{(now - timedelta(hours=1)).astimezone(ZoneInfo(TIMEZONE)):%Y-%m-%d %H:%M}'"
+            "access (publication.toml): give when it was granted, as "
+            "--access-granted 'YYYY-MM-DD HH:MM' (UK time)"
         )
     try:
         when = datetime.fromisoformat(granted)
