@@ -1,8 +1,12 @@
-"""The data dictionary of an edition's tidy files, generated from the dbt docs of the marts.
+"""Documentation generated from the dbt docs (the manifest), so a column is documented once, in
+the yml beside its model.
 
-Each published column names the mart column it comes from (`schemas/published.py`); its
-description here is that column's description in the dbt project (read from the manifest), with
-the column's own note on how it was derived. So a column is documented once, in the marts' yml.
+- `data_dictionary`: the data dictionary of an edition's tidy files. Each published column names
+  the mart column it comes from (`schemas/published.py`); its description is that column's
+  description in the dbt project, with the column's own note on how it was derived.
+- `model_docs`: each model's and seed's description and its columns' descriptions and units
+  (`meta: {unit: ...}`), which the analyst snapshot writes as DuckDB comments, as its
+  `dictionary` table and as Parquet field metadata.
 """
 
 from __future__ import annotations
@@ -28,6 +32,26 @@ def dbt_column_docs(manifest_path: Path) -> dict[str, str]:
             if column.get("description"):
                 docs[f"{node['name']}.{name}"] = " ".join(column["description"].split())
     return docs
+
+
+def model_docs(manifest_path: Path) -> dict[str, dict]:
+    """{model: {"description": text, "columns": {column: {"description", "unit"}}}} for every
+    model and seed of the manifest (empty text where the yml has none)."""
+    manifest = json.loads(manifest_path.read_text())
+    return {
+        node["name"]: {
+            "description": " ".join((node.get("description") or "").split()),
+            "columns": {
+                name: {
+                    "description": " ".join((column.get("description") or "").split()),
+                    "unit": (column.get("meta") or {}).get("unit"),
+                }
+                for name, column in node.get("columns", {}).items()
+            },
+        }
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed")
+    }
 
 
 def data_dictionary(specs: list[TableSpec], docs: dict[str, str]) -> pd.DataFrame:

@@ -4,8 +4,9 @@ import dagster as dg
 import duckdb
 
 from orchestration.asset_metadata import DATA_ENGINEERING, column_schema, table_metadata
-from orchestration.dbt_project import mart_models
+from orchestration.dbt_project import MANIFEST_PATH, mart_models
 from orchestration.defs.warehouse import WAREHOUSE_POOL
+from orchestration.dictionary import model_docs
 from orchestration.resources import PipelineResource
 from orchestration.snapshot import build_snapshot
 
@@ -20,12 +21,14 @@ SNAPSHOT_TABLES = [*mart_models(), "stg_loads"]
     kinds={"duckdb", "parquet"},
     description=(
         "analytics.duckdb and analytics/*.parquet beside the warehouse: every mart and the load "
-        "ledger, rebuilt and swapped in atomically so analysts never lock the warehouse."
+        "ledger, rebuilt and swapped in atomically so analysts never lock the warehouse, with "
+        "every table and column documented (DuckDB comments, a dictionary table, Parquet field "
+        "metadata) from the dbt docs."
     ),
 )
 def analyst_snapshot(pipeline: PipelineResource) -> dg.MaterializeResult:
     settings = pipeline.settings()
-    counts = build_snapshot(settings, SNAPSHOT_TABLES)
+    counts = build_snapshot(settings, SNAPSHOT_TABLES, model_docs(MANIFEST_PATH))
     with duckdb.connect(str(settings.analytics_path), read_only=True) as con:
         columns = con.execute(
             "select table_name || '.' || column_name, data_type from information_schema.columns "
