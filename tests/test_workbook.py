@@ -1,4 +1,5 @@
-"""The staged edition read back as a reader gets it: the ODS workbook (odfpy, through pandas),
+"""The staged edition read back as a reader gets it: the ODS workbook (the cells pandas' odfpy
+reader gives, read from the XML by orchestration/ods_reader.py),
 the tidy files and the data dictionary, from real pipeline runs: the fixture months (edition
 2021-05, inside the unification quarter) and the reviewed demo (edition 2022-03, the first
 post-unification edition, with one region-month suppressed by the statistician)."""
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.ods_reader import read_ods
 from orchestration.workbook import SHORTHAND_COLUMNS, find_soffice
 from schemas.published import EDITION_TABLES
 from tests.helpers import run_assets_on_a_copy
@@ -36,9 +38,9 @@ def staged(settings, edition: str) -> Path:
 
 
 def read_book(path: Path) -> dict[str, pd.DataFrame]:
-    return pd.read_excel(
-        path, sheet_name=None, header=None, engine="odf", keep_default_na=False, na_values=[]
-    )
+    """The sheets as pandas' ODS reader (odfpy) gives them, read from the XML (the same frames:
+    test_the_fast_ods_reader_gives_what_pandas_gives)."""
+    return read_ods(path)
 
 
 def table_of(sheet: pd.DataFrame, first_header: str) -> pd.DataFrame:
@@ -344,3 +346,16 @@ def test_without_libreoffice_the_xlsx_is_staged_and_one_line_says_how_to_get_the
     workbook = zipfile.ZipFile(folder / "probation-performance-2021-05.xlsx")
     names = re.findall(r'<sheet name="([^"]+)"', workbook.read("xl/workbook.xml").decode())
     assert names == ["Cover", "Contents", "Notes", *TABLE_SHEETS]
+
+
+@needs_ods
+def test_the_fast_ods_reader_gives_what_pandas_gives(fixture_run):
+    settings, _ = fixture_run
+    path = staged(settings, "2021-05") / "probation-performance-2021-05.ods"
+    fast = read_ods(path)
+    slow = pd.read_excel(
+        path, sheet_name=None, header=None, engine="odf", keep_default_na=False, na_values=[]
+    )
+    assert list(fast) == list(slow)
+    for name, frame in slow.items():
+        pd.testing.assert_frame_equal(fast[name], frame, check_exact=True)
