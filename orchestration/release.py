@@ -355,7 +355,8 @@ def log_problems(settings: Settings) -> list[str]:
                 "chain hash no longer matches it)"
             )
     if not head.exists():
-        if lines:
+        chained = any('"previous_entry_sha256"' in line for line in lines)
+        if chained:  # a log written before the chain has no head until its next release
             problems.append(f"{head}: missing (the log cannot be checked for truncation)")
         return problems
     count, _, last = head.read_text(encoding="utf-8").strip().partition(" ")
