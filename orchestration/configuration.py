@@ -1,7 +1,6 @@
 """The statistician's configuration files, read and checked before any work starts.
 
-- `read_csv_text`: the one reader of configuration CSVs (UTF-8, header row, every value text,
-  surrounding spaces trimmed, empty field = null), used for reviews, targets and moderations;
+- every configuration CSV is read by `orchestration/csv_text.py` (the one reader);
 - `read_targets` / `read_moderations`: a file checked against its contract in
   `schemas/configuration.py` (one line naming file, line and rule on a breach);
 - `data_months` / `rated_years`: the months with data (delivered or loaded), and the
@@ -14,14 +13,15 @@
 
 from __future__ import annotations
 
-import io
 import tomllib
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from orchestration.csv_text import read_csv_text
 from orchestration.landing import delivered_months
+from orchestration.quality import read_reviews
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.configuration import (
     ConfigurationError,
@@ -36,32 +36,6 @@ from schemas.contracts import MONTHLY_EXTRACTS
 from schemas.quality import ThresholdsError, load_thresholds
 
 TARGETS_SEED = DBT_PROJECT_DIR / "seeds" / "targets.csv"
-
-
-def read_csv_text(path: Path, error: type[ValueError] = ConfigurationError) -> pd.DataFrame:
-    """A configuration CSV as text columns; raises `error` naming the file when it cannot be
-    read as UTF-8 CSV with a header row."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a CSV file") from None
-    except UnicodeDecodeError as error_:
-        raise error(f"{path}: encoding must be UTF-8 ({error_.reason})") from None
-    if not text.strip():
-        raise error(f"{path}: line 1: a header row is required")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-        )
-    except pd.errors.ParserError as error_:
-        raise error(f"{path}: not a CSV file: {str(error_).strip()}") from None
-    return frame.map(lambda v: v.strip() if isinstance(v, str) else v).replace("", pd.NA)
 
 
 def read_targets(path: Path) -> pd.DataFrame:
@@ -100,8 +74,6 @@ def read_moderations(path: Path, years: list[str] | None = None) -> pd.DataFrame
 
 def configuration_problems(settings: Settings) -> list[str]:
     """One line per configuration file that cannot be used (empty when all are good)."""
-    from orchestration.quality import read_reviews  # quality imports this module's reader
-
     problems = []
 
     def check(read) -> bool:

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orchestration.configuration import read_csv_text
+from orchestration.csv_text import read_csv_text
 from orchestration.profiling import PROFILE_COLUMNS
 from orchestration.settings import Settings
 from schemas import quality as rules

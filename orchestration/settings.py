@@ -18,7 +18,6 @@ PUBLICATION_FILE = PROJECT_ROOT / "publication.toml"
 FIRST_MONTH = "2019-04"
 TIMEZONE = "Europe/London"
 NATIONAL_CODE = "K04000001"
-NATIONAL_NAME = "England and Wales"
 
 
 def dbt_project_vars() -> dict:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -330,7 +329,3 @@ def write_result(folder: Path, outcome: dict, digest: str, into: Path | None = N
 def read_result(folder: Path) -> dict | None:
     path = folder / VALIDATION_DIR / "result.json"
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def remove_result(folder: Path) -> None:
-    shutil.rmtree(folder / VALIDATION_DIR, ignore_errors=True)  # a plain folder (see above)

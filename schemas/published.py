@@ -34,7 +34,6 @@ CELL_STATUSES = (
     "confidential",
 )
 SYMBOLS = ("", "[x]", "[z]", "[c]", "[p]")  # [r] has its own column, `revision`
-QUALITY_STATUSES = ("OK", "CAVEAT", "WARN", "SUPPRESS")
 
 # Column kinds: text is never empty; count, percent and number may be empty where a shorthand
 # column says why.

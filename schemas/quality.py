@@ -69,7 +69,6 @@ EXTRACT_RULES = (
     IN_PERSON_SHARE,
     VANISHED_RECORDS,
 )
-MEASURE_RULES = (MEASURE_JUMP,)
 RULES = {
     ROW_COUNT: "Rows loaded for a region far from the trailing median of its earlier months.",
     REGION_MISSING: "A region that usually has rows has none loaded.",

@@ -225,11 +225,6 @@ def month_end(mi) -> np.datetime64:
     return month_start(np.asarray(mi) + 1) - np.timedelta64(1, "D")
 
 
-def day_month_index(days: np.ndarray) -> np.ndarray:
-    """Month index of each date."""
-    return days.astype("datetime64[M]").astype(np.int64) + 1970 * 12
-
-
 def add_months(days: np.ndarray, k) -> np.ndarray:
     """Same day k calendar months later, clipped to the end of a shorter month."""
     first = days.astype("datetime64[M]")
