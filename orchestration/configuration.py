@@ -25,7 +25,6 @@ from orchestration.quality import read_reviews
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.configuration import (
     ConfigurationError,
-    performance_year,
     validate_disclosure_threshold,
     validate_moderations,
     validate_publication,
@@ -33,6 +32,7 @@ from schemas.configuration import (
     validate_targets,
 )
 from schemas.contracts import MONTHLY_EXTRACTS
+from schemas.periods import performance_year
 from schemas.quality import ThresholdsError, load_thresholds
 
 TARGETS_SEED = DBT_PROJECT_DIR / "seeds" / "targets.csv"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from orchestration.publication import EditionWindow, edition_cells
+from schemas.periods import quarter_labels
 from schemas.published import GATED_TABLES
 
 VALUE_COLUMNS = ("numerator", "denominator", "performance_pct")
@@ -26,7 +27,7 @@ def _suppressed_periods(quality: pd.DataFrame, grain: str) -> pd.DataFrame:
         q = q.assign(period=q["month"].dt.strftime("%Y-%m"))
     else:
         periods = q["month"].dt.to_period("Q")
-        q = q.assign(period=periods.dt.year.astype(str) + " Q" + periods.dt.quarter.astype(str))
+        q = q.assign(period=quarter_labels(periods))
     return (
         q.assign(suppress=q["status"].eq("SUPPRESS"))
         .groupby(["measure_code", "geography_code", "period"])["suppress"]

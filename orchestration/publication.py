@@ -21,6 +21,7 @@ import pandas as pd
 
 from orchestration.partitions import month_range
 from orchestration.settings import DBT_PROJECT_DIR
+from schemas.periods import performance_year, quarter_label
 from schemas.published import (
     ACCOMMODATION,
     ATTAINMENT_QUARTERLY,
@@ -68,18 +69,12 @@ class EditionWindow:
 
     @property
     def quarter_codes(self) -> tuple[str, ...]:
-        return tuple(f"{q.year} Q{(q.month - 1) // 3 + 1}" for q in self.quarters)
+        return tuple(quarter_label(q.isoformat()) for q in self.quarters)
 
     @property
     def years(self) -> tuple[str, ...]:
         """Performance years (April to March, e.g. 2024-25) with a month in the window."""
         return tuple(sorted({performance_year(m) for m in self.months}))
-
-
-def performance_year(month: str) -> str:
-    year, mon = map(int, month.split("-"))
-    start = year - (mon < 4)
-    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def _shift_month(month: str, offset: int) -> str:

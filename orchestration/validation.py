@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.atomic import building
+from schemas.periods import quarter_labels
 
 VALIDATION_DIR = "validation"
 PERCENT_COLUMNS = ("performance_pct", "share_pct", "target_pct", "score_pct")
@@ -118,7 +119,7 @@ def values_in_suppressed_periods(tables, quality: pd.DataFrame) -> pd.DataFrame:
         zip(
             q["subject"],
             q["geography_code"],
-            month.dt.year.astype(str) + " Q" + month.dt.quarter.astype(str),
+            quarter_labels(month),
             strict=True,
         )
     )

@@ -69,13 +69,6 @@ def catalogue_measure_codes() -> tuple[str, ...]:
         return tuple(r["measure_code"] for r in csv.DictReader(handle))
 
 
-def performance_year(month: str) -> str:
-    """The performance year (April to March) of a month YYYY-MM, labelled like 2021-22."""
-    year, number = int(month[:4]), int(month[5:7])
-    first = year - 1 if number < 4 else year
-    return f"{first}-{(first + 1) % 100:02d}"
-
-
 def _consecutive_years(values: pd.Series) -> pd.Series:
     def ok(value) -> bool:
         if pd.isna(value):

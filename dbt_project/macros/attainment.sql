@@ -20,15 +20,3 @@ case
         end
 end
 {%- endmacro %}
-
-{#- The performance year (April to March) a date falls in, labelled like 2021-22. -#}
-{% macro performance_year(date_expr) -%}
-(
-    (year({{ date_expr }}) - case when month({{ date_expr }}) < 4 then 1 else 0 end)::varchar
-    || '-'
-    || right(
-        (year({{ date_expr }}) - case when month({{ date_expr }}) < 4 then 1 else 0 end + 1)::varchar,
-        2
-    )
-)
-{%- endmacro %}

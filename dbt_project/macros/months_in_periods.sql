@@ -8,7 +8,7 @@ select *, 'MONTH' as period_type, strftime({{ month }}, '%Y-%m') as period,
 from {{ relation }}
 union all
 select *, 'QUARTER' as period_type,
-    strftime({{ month }}, '%Y') || ' Q' || quarter({{ month }})::varchar as period,
+    {{ quarter_label(month) }} as period,
     date_trunc('quarter', {{ month }})::date as period_start, 3 as months_in_period
 from {{ relation }}
 union all

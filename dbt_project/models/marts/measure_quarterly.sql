@@ -30,7 +30,7 @@ select
     geography_code,
     geography_name,
     quarter_start,
-    strftime(quarter_start, '%Y') || ' Q' || quarter(quarter_start)::varchar as quarter,
+    {{ quarter_label('quarter_start') }} as quarter,
     numerator::bigint as numerator,
     denominator::bigint as denominator,
     case when denominator > 0 then numerator / denominator end as performance,

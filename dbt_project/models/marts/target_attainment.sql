@@ -36,7 +36,7 @@ monthly_periods as (
     select
         *,
         'QUARTER' as period_type,
-        strftime(month, '%Y') || ' Q' || quarter(month)::varchar as period
+        {{ quarter_label('month') }} as period
     from monthly
 ),
 
