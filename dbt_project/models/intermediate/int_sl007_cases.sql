@@ -10,31 +10,8 @@
     pre_hook="{{ delete_person_months() }}",
 ) }}
 -- depends_on: {{ ref('int_affected_person_months') }}
-with supervised as (
-    select
-        e.crn,
-        e.region_code,
-        e.start_date,
-        e.event_id,
-        m.month
-    from {{ ref('stg_events') }} as e
-    {%- if incremental_refresh() %}
-    inner join ({{ person_month_scope() }}) as m
-        on m.crn = e.crn
-        and {% else %}
-    inner join {{ ref('int_cohort_months') }} as m
-        on {% endif -%}
-e.start_date < m.month
-        and (e.termination_date is null or e.termination_date >= last_day(m.month))
-        and (e.vanished_after_month is null or m.month <= e.vanished_after_month)
-),
-
-people as (
-    select crn, month, region_code
-    from supervised
-    qualify row_number() over (
-        partition by crn, month order by start_date desc, event_id desc
-    ) = 1
+with people as (
+    {{ person_months('whole_month') }}
 ),
 
 seen_in_person as (

@@ -55,15 +55,23 @@ data_flags as (
     from {{ ref('data_quality_flags') }}
 ),
 
+raised_and_national as (
+    -- every flag where it was raised, and a region's flag for England and Wales as well
+    select subject_type, subject, geography_code, month, status, reason, flag_id
+    from data_flags
+    union all
+    select
+        subject_type, subject, '{{ national }}' as geography_code, month, status, reason, flag_id
+    from data_flags
+    where geography_code <> '{{ national }}'
+),
+
 extract_targets as (
     select subject, geography_code, month, status, reason, flag_id
-    from data_flags
+    from raised_and_national
     where subject_type = 'EXTRACT'
     union all
-    select subject, '{{ national }}' as geography_code, month, status, reason, flag_id
-    from data_flags
-    where subject_type = 'EXTRACT' and geography_code <> '{{ national }}'
-    union all
+    -- an extract profiled only nationally (persons): its flag applies to every region
     select f.subject, r.region_code as geography_code, f.month, f.status, f.reason, f.flag_id
     from data_flags as f
     cross join {{ ref('regions') }} as r
@@ -76,12 +84,8 @@ measure_targets as (
     inner join {{ ref('int_measure_sources') }} as s on s.extract = t.subject
     union all
     select subject, geography_code, month, status, reason, flag_id
-    from data_flags
+    from raised_and_national
     where subject_type = 'MEASURE'
-    union all
-    select subject, '{{ national }}' as geography_code, month, status, reason, flag_id
-    from data_flags
-    where subject_type = 'MEASURE' and geography_code <> '{{ national }}'
 ),
 
 flags as (
