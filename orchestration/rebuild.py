@@ -64,28 +64,41 @@ def release_entry(settings: Settings, version: str) -> dict:
     raise RebuildRefused(f"--edition {version}: not in the release log (released: {known})")
 
 
+def _ledger_rows(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def ledger_files(published: Path, landing: Path) -> list[tuple[Path, str]]:
-    """The landing files the edition was built from, each checked by path and SHA-256:
-    (file, its path inside a landing zone). Raises RebuildRefused naming the first missing
-    or changed file."""
-    ledger = published / "loads.csv"
-    with ledger.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    """The landing files the edition was built from (its loads.csv, and reference_loads.csv for
+    the reference extracts), each checked by path and SHA-256: (file, its path inside a landing
+    zone). Raises RebuildRefused naming the first missing or changed file."""
+    rows = _ledger_rows(published / "loads.csv")
     if rows and "landing_file" not in rows[0]:
         raise RebuildRefused(
-            f"{ledger}: names no landing files (released before editions kept them): this "
-            "edition cannot be rebuilt exactly"
+            f"{published / 'loads.csv'}: names no landing files (released before editions kept "
+            "them): this edition cannot be rebuilt exactly"
         )
+    listed = [
+        ("loads.csv", line, row, f"{row['extract']} {row['month_key']} revision "
+         f"{row['source_revision']}")
+        for line, row in enumerate(rows, 2)
+    ]  # fmt: skip
+    reference = published / "reference_loads.csv"
+    if reference.is_file():
+        listed += [
+            ("reference_loads.csv", line, row, f"the reference extract {row['extract']}")
+            for line, row in enumerate(_ledger_rows(reference), 2)
+        ]
     files = []
-    for line, row in enumerate(rows, 2):
+    for ledger, line, row, fed in listed:
         path = landing / row["landing_file"]
-        fed = f"{row['extract']} {row['month_key']} revision {row['source_revision']}"
         if not path.is_file():
-            raise RebuildRefused(f"{path}: missing (loads.csv line {line}: it fed {fed})")
+            raise RebuildRefused(f"{path}: missing ({ledger} line {line}: it fed {fed})")
         if file_sha256(path) != row["source_sha256"]:
             raise RebuildRefused(
                 f"{path}: changed since it was loaded (SHA-256 {row['source_sha256'][:12]} in "
-                f"loads.csv line {line}, for {fed})"
+                f"{ledger} line {line}, for {fed})"
             )
         files.append((path, row["landing_file"]))
     return files

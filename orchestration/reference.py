@@ -5,7 +5,9 @@ contract (schemas/contracts.py `REFERENCE_EXTRACTS`) with the same code as the m
 extracts (orchestration/checked_file.py: a breach is one line naming the file, line and rule),
 sets aside rows that break a row rule (a null in a required field, a duplicate key) into
 `<data>/quarantine/<name>/<name>.parquet` with their reason and line, and writes the rest to
-`<data>/raw/<name>/<name>.parquet` with lineage columns `_source_file` and `_source_line`.
+`<data>/raw/<name>/<name>.parquet` with lineage columns `_source_file` and `_source_line`, and
+the file it came from (`landing_file`, `<name>/<file name>`) and its SHA-256 as the Parquet's
+metadata, which `reference_ledger` reads for an edition's `reference_loads.csv`.
 
 When no file has been delivered it writes an empty Parquet with the same columns, so the models
 that read it build empty tables. Writes are atomic (orchestration/atomic.py): a breach leaves the
@@ -88,7 +90,8 @@ def load_reference(settings: Settings, name: str) -> ReferenceLoadReport:
 
     sha = delivery.sha256()
     with CheckedFile(read_delivery(delivery), extract, delivery, None) as checked:
-        write_parquet(checked.raw_table(REFERENCE_LINEAGE), out)
+        loaded = {"landing_file": f"{name}/{delivery.path.name}", "source_sha256": sha}
+        write_parquet(checked.raw_table(REFERENCE_LINEAGE).replace_schema_metadata(loaded), out)
         set_aside = checked.set_aside_table(with_month=False)
         write_quarantine(set_aside, quarantine)
         by_reason = checked.set_aside_by_reason()
@@ -105,3 +108,24 @@ def load_reference(settings: Settings, name: str) -> ReferenceLoadReport:
         raw_path=str(out),
         quarantine_path=str(quarantine) if set_aside.num_rows else None,
     )
+
+
+def reference_ledger(settings: Settings) -> list[dict[str, str]]:
+    """The reference files the raw reference extracts were loaded from: extract, landing_file
+    and source_sha256 of each one delivered (none when the extract was not delivered, or was
+    loaded before the file was recorded)."""
+    import pyarrow.parquet as pq
+
+    rows = []
+    for name in sorted(REFERENCE_EXTRACTS):
+        path = reference_raw_path(settings, name)
+        metadata = (pq.read_schema(path).metadata or {}) if path.exists() else {}
+        if b"source_sha256" in metadata:
+            rows.append(
+                {
+                    "extract": name,
+                    "landing_file": metadata[b"landing_file"].decode(),
+                    "source_sha256": metadata[b"source_sha256"].decode(),
+                }
+            )
+    return rows

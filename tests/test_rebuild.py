@@ -85,6 +85,7 @@ def released(tmp_path_factory) -> Settings:
     settings = Settings.from_env(root / "landing", root / "data")
     for delivery in first:
         deliver(source, settings.landing_dir, delivery["path"])
+    deliver(source, settings.landing_dir, "inspections/inspections.csv")  # a reference extract
     assert run(settings).edition == "2025-02"
     release(settings, "2025-02")
 
@@ -110,9 +111,15 @@ def test_a_release_records_its_inputs_code_and_access_in_a_chained_log(released)
     assert log[0]["pre_release_access"]["granted"] and log[0]["pre_release_access"]["people"] > 0
     for entry in log:
         folder = released.published_dir / entry["version"]
-        assert {"inputs/inputs.json", "inputs/publication.toml"} <= set(entry["files"])
+        assert {"inputs/inputs.json", "inputs/publication.toml", "reference_loads.csv"} <= set(
+            entry["files"]
+        )
         assert not folder.stat().st_mode & 0o222  # the folder is read-only, as are its files
         assert all(not p.stat().st_mode & 0o222 for p in folder.rglob("*"))
+    # the reference extract it was built from is named, and its table published
+    edition = released.published_dir / "2025-02"
+    assert "inspections/inspections.csv" in (edition / "reference_loads.csv").read_text()
+    assert len((edition / "csv" / "inspection_league_table.csv").read_text().splitlines()) > 20
     # the bulletin gives the next edition's date from the calendar, and the access list
     bulletin = (released.published_dir / "2025-02" / "bulletin.html").read_text()
     assert "Published 24 April 2025. Next update: 29 May 2025" in bulletin

@@ -324,8 +324,8 @@ def test_tidy_files_and_data_dictionary(fixture_run):
     assert "data_dictionary.csv" in manifest["files"] and "bulletin.html" in manifest["files"]
     inputs = [name for name in manifest["files"] if name.startswith("inputs/")]
     assert {"inputs/inputs.json", "inputs/publication.toml"} <= set(inputs)
-    # every table twice, the workbook twice, bulletin, loads, dictionary, and the inputs
-    assert len(manifest["files"]) == 2 * len(EDITION_TABLES) + 5 + len(inputs)
+    # every table twice, the workbook twice, bulletin, the two ledgers, dictionary, the inputs
+    assert len(manifest["files"]) == 2 * len(EDITION_TABLES) + 6 + len(inputs)
 
 
 def test_without_libreoffice_the_xlsx_is_staged_and_one_line_says_how_to_get_the_ods(

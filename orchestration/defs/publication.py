@@ -43,6 +43,7 @@ from orchestration.publication import (
     table_note_keys,
     table_periods,
 )
+from orchestration.reference import reference_ledger
 from orchestration.refresh_state import code_digest
 from orchestration.release import content_digest, file_sha256, folder_hashes, latest_release
 from orchestration.resources import PipelineResource
@@ -126,6 +127,8 @@ def publication_tables(
     tables[REVISIONS.name] = pandera_schema(REVISIONS).validate(revisions)
     manifest = {
         "edition": edition,
+        # the reference files (inspections) it was built from, for `rebuild` as loads.csv is
+        "reference_loads": reference_ledger(settings),
         "compared_with": previous["version"] if previous else None,
         "periods": table_periods(window),
         "notes": table_note_keys(window, marts),
@@ -142,6 +145,7 @@ def publication_tables(
             for name, table in tables.items():
                 table.to_parquet(tmp / f"{name}.parquet", index=False)
             loads.to_csv(tmp / "loads.csv", index=False)
+            reference_loads(manifest).to_csv(tmp / REFERENCE_LOADS, index=False)
             (tmp / "candidate.json").write_text(json.dumps(manifest, indent=2))
     statuses = pd.concat([t["cell_status"] for t in tables.values() if "cell_status" in t])
     return dg.MaterializeResult(
@@ -156,6 +160,15 @@ def publication_tables(
             "confidential_cells": int(statuses.eq("confidential").sum()),
         }
     )
+
+
+REFERENCE_LOADS = "reference_loads.csv"
+
+
+def reference_loads(manifest: dict) -> pd.DataFrame:
+    """The reference files an edition was built from, as `reference_loads.csv`."""
+    columns = ["extract", "landing_file", "source_sha256"]
+    return pd.DataFrame(manifest["reference_loads"], columns=columns)
 
 
 def ledger(stg_loads: pd.DataFrame) -> pd.DataFrame:
@@ -325,6 +338,7 @@ def edition_files(
         dictionary = data_dictionary(list(EDITION_TABLES.values()), dbt_column_docs(MANIFEST_PATH))
         dictionary.to_csv(tmp / "data_dictionary.csv", index=False)
         shutil.copy2(source / "loads.csv", tmp / "loads.csv")
+        shutil.copy2(source / REFERENCE_LOADS, tmp / REFERENCE_LOADS)
         edition_inputs.write(tmp, settings)  # what `rebuild` builds it again from
         xlsx = tmp / f"{WORKBOOK_STEM}-{edition}.xlsx"
         ods_name = xlsx.with_suffix(".ods").name if find_soffice(settings.soffice) else xlsx.name
