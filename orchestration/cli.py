@@ -506,7 +506,8 @@ def _print_summary(settings, summary, elapsed: float, history: bool) -> None:
         print(f"  bulletin: {staged / 'bulletin.html'}")
         print(
             f"  to publish it: {_this_command()} release --edition {summary.edition} "
-            '--approver "Your Name"'
+            '--approver "Your Name" --access-granted "YYYY-MM-DD HH:MM" (when pre-release '
+            "access was granted; --dry-run first shows what it will do)"
         )
         for notice in summary.notices:
             print(f"  {notice}")
