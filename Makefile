@@ -27,7 +27,7 @@ setup: $(BIN)/.installed system-packages manifest
 # The Dagster definitions read the dbt manifest and never run dbt themselves: parse the dbt
 # project here when it changed.
 manifest: $(BIN)/.installed
-	@$(BIN)/python -c "from orchestration.dbt_project import ensure_manifest; ensure_manifest()"
+	@$(BIN)/python -c "from orchestration.warehouse.dbt_project import ensure_manifest; ensure_manifest()"
 
 # System packages, installed here and never from inside a test: LibreOffice converts the
 # workbook to ODS (without it editions get the XLSX only, and each run says how to get the ODS);

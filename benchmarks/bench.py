@@ -46,10 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import orchestration.defs.ingest as ingest_defs_module  # noqa: E402
-import orchestration.ingest as ingest_module  # noqa: E402
+import orchestration.ingest.extract_month as ingest_module  # noqa: E402
 from orchestration.partitions import month_range  # noqa: E402
-from orchestration.run_report import step_windows  # noqa: E402
-from orchestration.runner import run_pipeline  # noqa: E402
+from orchestration.running.run_report import step_windows  # noqa: E402
+from orchestration.running.runner import run_pipeline  # noqa: E402
 from orchestration.settings import Settings  # noqa: E402
 
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)  # Dagster's own notices

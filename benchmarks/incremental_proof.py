@@ -12,7 +12,8 @@ what is new, refreshes incrementally, builds a warehouse from scratch over the s
 and compares every table of the two (`except all` both ways). It prints one line per batch and
 exits 1 at the first difference.
 
-Both refreshes run as the `warehouse_models` step does (orchestration/incremental.py: the plan,
+Both refreshes run as the `warehouse_models` step does (orchestration/warehouse/incremental.py: the
+plan,
 the building copy, the dbt command, the swap), with dbt's data tests left out: they check the
 data, they do not change it. Loading runs the ingest step's own function per extract-month.
 """
@@ -31,9 +32,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.compare_outputs import compare  # noqa: E402
-from orchestration.checked_file import ContractBreach  # noqa: E402
-from orchestration.dbt_project import dbt_executable  # noqa: E402
-from orchestration.incremental import (  # noqa: E402
+from orchestration.ingest.checked_file import ContractBreach  # noqa: E402
+from orchestration.ingest.extract_month import load_partition, needs_load  # noqa: E402
+from orchestration.ingest.landing import deliveries  # noqa: E402
+from orchestration.ingest.reference import load_reference  # noqa: E402
+from orchestration.settings import DBT_PROJECT_DIR, Settings  # noqa: E402
+from orchestration.warehouse.dbt_project import dbt_executable  # noqa: E402
+from orchestration.warehouse.incremental import (  # noqa: E402
     BuildPlan,
     building_path,
     dbt_build_args,
@@ -41,10 +46,6 @@ from orchestration.incremental import (  # noqa: E402
     plan_build,
     prepare_building,
 )
-from orchestration.ingest import load_partition, needs_load  # noqa: E402
-from orchestration.landing import deliveries  # noqa: E402
-from orchestration.reference import load_reference  # noqa: E402
-from orchestration.settings import DBT_PROJECT_DIR, Settings  # noqa: E402
 from schemas.contracts import MONTHLY_EXTRACTS  # noqa: E402
 
 WITHOUT_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]

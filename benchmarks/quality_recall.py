@@ -38,11 +38,11 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.demo import DefectSpec, generate_landing
-from orchestration.ingest import load_partition
-from orchestration.landing import delivered_months
+from orchestration.ingest.extract_month import load_partition
+from orchestration.ingest.landing import delivered_months
 from orchestration.partitions import month_range
-from orchestration.quality import flags_from_files, read_profiles
 from orchestration.settings import DBT_PROJECT_DIR, NATIONAL_CODE, Settings
+from orchestration.warehouse.quality import flags_from_files, read_profiles
 from schemas.contracts import MONTHLY_EXTRACTS
 from schemas.quality import enrich_profiles, load_thresholds
 
@@ -205,7 +205,7 @@ def main() -> int:
 
         began = time.perf_counter()
         if args.pipeline:
-            from orchestration.runner import run_pipeline
+            from orchestration.running.runner import run_pipeline
 
             result = run_pipeline(settings, quiet=True, log_level="CRITICAL")
             if result.failures:

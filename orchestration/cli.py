@@ -250,7 +250,7 @@ def _this_command() -> str:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from orchestration.release import ReleaseRefused, release_edition
+    from orchestration.release.publish import ReleaseRefused, release_edition
     from orchestration.settings import Settings
 
     settings = Settings.from_env(data_dir=args.data_dir)
@@ -292,7 +292,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from orchestration.release import verify_published
+    from orchestration.release.publish import verify_published
     from orchestration.settings import Settings
 
     settings = Settings.from_env(data_dir=args.data_dir)
@@ -307,8 +307,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from orchestration.edition_compare import format_verdicts
-    from orchestration.rebuild import RebuildRefused, rebuild_edition
+    from orchestration.release.edition_compare import format_verdicts
+    from orchestration.release.rebuild import RebuildRefused, rebuild_edition
     from orchestration.settings import Settings
 
     settings = Settings.from_env(args.landing, args.data_dir)
@@ -328,7 +328,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _editions(args: argparse.Namespace) -> int:
-    from orchestration.release import edition_states
+    from orchestration.release.publish import edition_states
     from orchestration.settings import Settings
 
     settings = Settings.from_env(data_dir=args.data_dir)
@@ -397,7 +397,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestration.runner import run_pipeline
+    from orchestration.running.runner import run_pipeline
     from orchestration.settings import Settings
 
     settings = Settings.from_env(args.landing, args.data_dir)
@@ -408,13 +408,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.start and args.end and args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     if args.edition:
-        from orchestration.configuration import data_months
+        from orchestration.warehouse.configuration import data_months
 
         months = data_months(settings)
         if args.edition not in months:
             held = f"data runs from {months[0]} to {months[-1]}" if months else "no data yet"
             raise UsageError(f"--edition {args.edition}: no data for that month ({held})")
-    from orchestration.runner import months_to_run
+    from orchestration.running.runner import months_to_run
 
     if not months_to_run(settings, args.start, args.end):
         span = f" from {args.start or 'the first'} to {args.end or 'the last'} month"
@@ -466,9 +466,9 @@ def _run(args: argparse.Namespace) -> int:
 def _print_summary(settings, summary, elapsed: float, history: bool) -> None:
     """The closing summary: what was loaded, each stage's time, the flags in the edition's
     window, whether the edition was staged or held, and where outputs, history and log are."""
-    from orchestration.instance import dagster_home
-    from orchestration.publication import edition_window
-    from orchestration.runner import gap_lines
+    from orchestration.publication.tables import edition_window
+    from orchestration.running.instance import dagster_home
+    from orchestration.running.runner import gap_lines
 
     print(
         f"Done in {elapsed:.1f}s: loaded {len(summary.loaded)} extract-months "
@@ -522,11 +522,11 @@ def _print_summary(settings, summary, elapsed: float, history: bool) -> None:
 
 
 def _instance(settings, history: bool):
-    """The instance `make ui` shows (orchestration/instance.py), or with history off a
+    """The instance `make ui` shows (orchestration/running/instance.py), or with history off a
     throwaway one."""
     import dagster as dg
 
-    from orchestration.instance import recorded_instance
+    from orchestration.running.instance import recorded_instance
 
     return recorded_instance(settings) if history else dg.DagsterInstance.ephemeral()
 
@@ -535,8 +535,13 @@ def _flags(args: argparse.Namespace) -> int:
     """Print every flag the last run raised (data_quality_flags in the analyst snapshot, never
     the warehouse), with its review state as the reviews file says now. A decision recorded since
     the last run is marked `*`: period_quality takes it at the next run."""
-    from orchestration.quality import apply_reviews, read_flags, read_reviews, review_label
     from orchestration.settings import Settings
+    from orchestration.warehouse.quality import (
+        apply_reviews,
+        read_flags,
+        read_reviews,
+        review_label,
+    )
     from schemas.quality import FLAG_COLUMNS, ReviewFileError
 
     settings = Settings.from_env(data_dir=args.data_dir)
@@ -624,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # one line, not a traceback, for anything unforeseen
-        from orchestration.runner import plain
+        from orchestration.running.runner import plain
 
         print(f"error: {plain(str(error)) or 'unexpected failure'}", file=sys.stderr)
         return 1

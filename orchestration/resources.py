@@ -1,5 +1,6 @@
 """Dagster resources: the pipeline's folders and where failed runs are notified (the dbt
-command line bound to its project is `orchestration.dbt_project.dbt_cli`, kept apart so that
+command line bound to its project is `orchestration.warehouse.dbt_project.dbt_cli`, kept apart so
+that
 what only loads data never imports dbt)."""
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ This module is the one place the landing-zone contract of DESIGN §3 is written 
 else (the ingestion assets, the demo data generator's tests, the dbt sources) reads it from here.
 Each extract is declared as data (`Extract` and `Column`); `column_rules()` lists each column's
 checks once, and from that list `sql_checks()` gives the DuckDB predicates ingestion checks a
-delivered file with (orchestration/checked_file.py) and `pandera_schema()` the same contract as
+delivered file with (orchestration/ingest/checked_file.py) and `pandera_schema()` the same contract
+as
 a pandera schema (documentation, the seam test `tests/test_contract_seam.py`).
 
 Two kinds of rule live here:
@@ -304,7 +305,7 @@ ORGANISATION_TYPES = ("CRC", "NPS_DIVISION", "REGION", "PDU")
 
 # Reference extracts: one file each (`<landing>/<name>/<name>.csv` or `.parquet`), not monthly,
 # so they are kept out of EXTRACTS (which drives the monthly ingest assets). Loaded by
-# orchestration/reference.py with the same contract checks and row rules.
+# orchestration/ingest/reference.py with the same contract checks and row rules.
 REFERENCE_EXTRACTS: dict[str, Extract] = {
     e.name: e
     for e in (

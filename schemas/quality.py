@@ -2,7 +2,7 @@
 
 Rules run over two frames:
 - partition profiles (one row per extract, region and month, written at ingest by
-  orchestration/profiling.py), enriched with each row's own history by `enrich_profiles`
+  orchestration/ingest/profiling.py), enriched with each row's own history by `enrich_profiles`
   (trailing median of rows loaded and of the in-person share over the previous months of the
   same extract and region, and the previous month's values);
 - measure series (one row per measure, geography and month from `measure_monthly`), enriched
@@ -24,7 +24,7 @@ describes each):
 - vanished_records (events and requirements): records not terminated in the previous month's
   file and absent from this month's exceed a share of those records (DESIGN §3: a data defect;
   the pipeline ends such a record with its last file). The counts (`open_keys_before`,
-  `vanished_keys`) come from the raw files (orchestration/quality.vanished_counts).
+  `vanished_keys`) come from the raw files (orchestration/warehouse/quality.vanished_counts).
 
 Thresholds are configuration: `quality_thresholds.toml` beside this module (each default is
 justified there), overridden key by key by the TOML file named in PROBATION_QUALITY_THRESHOLDS.

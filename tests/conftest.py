@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_project import dbt_executable
 from orchestration.demo import generate_landing, parse_defect
-from orchestration.runner import run_pipeline
+from orchestration.running.runner import run_pipeline
 from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from orchestration.warehouse.dbt_project import dbt_executable
 from tests.demo_scenario import BLOCKING, END, INJECTED, START
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,7 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def pytest_configure(config):
     """Parse the dbt project (when changed) before any test loads the Dagster definitions,
     which only read its manifest."""
-    from orchestration.dbt_project import ensure_manifest
+    from orchestration.warehouse.dbt_project import ensure_manifest
 
     ensure_manifest()
 

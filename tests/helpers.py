@@ -13,7 +13,7 @@ def run_assets_on_a_copy(loaded: Settings, tmp_path: Path, monkeypatch, assets, 
     (its staged editions removed), as a UI run of those assets would; return the result."""
     import dagster as dg
 
-    from orchestration.runner import load_definitions
+    from orchestration.running.runner import load_definitions
 
     shutil.copytree(loaded.data_dir, tmp_path / "data")
     shutil.rmtree(tmp_path / "data" / "staging", ignore_errors=True)

@@ -1,5 +1,6 @@
 """analytics.duckdb opens in the DuckDB clients analysts have: written in DuckDB 1.0's storage
-format (orchestration.snapshot.ANALYST_STORAGE_VERSION), proved by its file header and by
+format (orchestration.publication.snapshot.ANALYST_STORAGE_VERSION), proved by its file header and
+by
 opening it with a real DuckDB 1.0 client (downloaded from PyPI; skipped, saying why, where it
 cannot be)."""
 
@@ -13,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.publication.snapshot import ANALYST_STORAGE_VERSION, build_snapshot
 from orchestration.settings import Settings
-from orchestration.snapshot import ANALYST_STORAGE_VERSION, build_snapshot
 
 pytestmark = pytest.mark.operations
 

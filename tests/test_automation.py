@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from orchestration.defs.automation import nightly_schedule, redelivery_sensor
-from orchestration.ingest import load_partition
+from orchestration.ingest.extract_month import load_partition
 from orchestration.resources import PipelineResource
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS
@@ -77,8 +77,8 @@ def test_refresh_follows_a_ui_load_once_and_leaves_command_line_loads_alone(
     landing_copy, tmp_path, monkeypatch
 ):
     from orchestration.defs.automation import refresh_after_ingest
-    from orchestration.instance import command_line_tags
-    from orchestration.runner import load_definitions
+    from orchestration.running.instance import command_line_tags
+    from orchestration.running.runner import load_definitions
 
     monkeypatch.setenv("PROBATION_LANDING_DIR", str(landing_copy))
     monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
@@ -114,7 +114,7 @@ def test_a_failed_run_is_logged_and_posted_to_the_webhook(landing_copy, tmp_path
     from orchestration.defs.automation import run_failure_notifier
     from orchestration.defs.ingest import ingest_selection
     from orchestration.resources import NotifierResource
-    from orchestration.runner import load_definitions
+    from orchestration.running.runner import load_definitions
 
     posted = []
 

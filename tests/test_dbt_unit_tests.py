@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from orchestration.dbt_project import dbt_executable, ensure_manifest
 from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.warehouse.dbt_project import dbt_executable, ensure_manifest
 
 pytestmark = pytest.mark.pipeline
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.runner import load_definitions
+from orchestration.running.runner import load_definitions
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 GROUP_ORDER = [

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from orchestration.landing import LandingFile, latest_delivery
-from orchestration.runner import run_pipeline
+from orchestration.ingest.landing import LandingFile, latest_delivery
+from orchestration.running.runner import run_pipeline
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS, MONTHLY_EXTRACTS
 
@@ -369,7 +369,7 @@ def test_extraction_times_are_recorded_in_the_ledger(deliveries):
 
 
 def test_a_control_file_that_is_not_json_names_the_file(tmp_path):
-    from orchestration.ingest import ContractBreach, load_partition
+    from orchestration.ingest.extract_month import ContractBreach, load_partition
 
     settings = Settings.from_env(tmp_path / "landing", tmp_path / "data")
     path = deliver(settings.landing_dir, "handovers", "2024-01")

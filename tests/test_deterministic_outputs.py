@@ -1,6 +1,6 @@
 """The bulletin's charts and the Great Expectations Data Docs are the same bytes whenever the
 same inputs are rendered, so that a rebuilt edition can be compared with the published one
-file by file (orchestration/edition_compare.py)."""
+file by file (orchestration/release/edition_compare.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration.bulletin import _regional_chart, _trend_chart
-from orchestration.validation import Check, _expectations, run_checks, run_identity
+from orchestration.publication.bulletin import _regional_chart, _trend_chart
+from orchestration.publication.validation import Check, _expectations, run_checks, run_identity
 
 pytestmark = pytest.mark.unit
 
@@ -68,7 +68,7 @@ CHILD = """
 import sys, datetime as dt
 from pathlib import Path
 from tests.test_deterministic_outputs import small_checks, PUBLICATION
-from orchestration.validation import run_checks
+from orchestration.publication.validation import run_checks
 print(run_checks(small_checks(), Path(sys.argv[1]), PUBLICATION))
 """
 

@@ -1,4 +1,4 @@
-"""Comparing a published edition with its rebuild (orchestration/edition_compare.py): bytes
+"""Comparing a published edition with its rebuild (orchestration/release/edition_compare.py): bytes
 for every file, cells for workbooks whose zip containers differ, and a verdict for every file
 under either folder."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from orchestration.edition_compare import (
+from orchestration.release.edition_compare import (
     ADDED,
     DIFFERS,
     IDENTICAL,

@@ -1,4 +1,5 @@
-"""Which build a refresh runs (orchestration/incremental.py): incremental only when the last
+"""Which build a refresh runs (orchestration/warehouse/incremental.py): incremental only when the
+last
 successful refresh's marker, recorded in the warehouse, matches what every model depends on
 besides the deliveries; and the building copy's variables never outlive the dbt run."""
 
@@ -11,7 +12,9 @@ import pyarrow as pa
 import pytest
 
 from orchestration.atomic import write_parquet
-from orchestration.incremental import (
+from orchestration.ingest.extract_month import manifest_path
+from orchestration.settings import Settings
+from orchestration.warehouse.incremental import (
     MARKER_TABLE,
     build_digest,
     environment,
@@ -19,8 +22,6 @@ from orchestration.incremental import (
     plan_build,
     prepare_building,
 )
-from orchestration.ingest import manifest_path
-from orchestration.settings import Settings
 
 pytestmark = pytest.mark.unit
 

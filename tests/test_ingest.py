@@ -5,7 +5,7 @@ import hashlib
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.ingest import (
+from orchestration.ingest.extract_month import (
     ContractBreach,
     MissingDelivery,
     load_partition,

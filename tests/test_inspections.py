@@ -26,14 +26,14 @@ from orchestration.defs.reference import inspections as inspections_asset
 from orchestration.demo import extracts as X
 from orchestration.demo.inspections import inspection_rows
 from orchestration.demo.writer import write_table
-from orchestration.ingest import ContractBreach
-from orchestration.reference import (
+from orchestration.ingest.extract_month import ContractBreach
+from orchestration.ingest.reference import (
     load_reference,
     reference_quarantine_path,
     reference_raw_path,
 )
 from orchestration.resources import PipelineResource
-from orchestration.runner import load_definitions
+from orchestration.running.runner import load_definitions
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from schemas.contracts import REFERENCE_EXTRACTS
 from tests.conftest import FIXTURE_LANDING

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.cli import main
-from orchestration.ingest import (
+from orchestration.ingest.extract_month import (
     changed_landing_files,
     changed_since_load,
     load_partition,
@@ -28,7 +28,7 @@ from orchestration.ingest import (
     previous_load,
     raw_path,
 )
-from orchestration.landing import LandingFile
+from orchestration.ingest.landing import LandingFile
 from orchestration.settings import Settings
 
 CLASS_NAME = re.compile(r"\b[A-Z][A-Za-z]+(?:Error|Exception|Failure)\b|Traceback")
@@ -173,7 +173,7 @@ def test_a_file_loaded_just_after_it_was_written_is_always_hashed(landing_copy, 
 def test_the_ingest_asset_refuses_a_changed_file_in_one_line(landing_copy, tmp_path, monkeypatch):
     """A UI run (or backfill) of the month: that extract-month fails, not retried, not loaded."""
     from orchestration.defs.ingest import ingest_selection
-    from orchestration.runner import load_definitions
+    from orchestration.running.runner import load_definitions
 
     settings, path = loaded_month(landing_copy, tmp_path)
     raw = raw_path(settings, "contacts", "2021-04").read_bytes()

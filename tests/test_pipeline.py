@@ -6,9 +6,9 @@ import shutil
 import duckdb
 import pytest
 
-import orchestration.publication as publication
+import orchestration.publication.tables as publication
 from orchestration.cli import main
-from orchestration.runner import run_pipeline
+from orchestration.running.runner import run_pipeline
 from orchestration.settings import Settings
 from tests.helpers import run_assets_on_a_copy
 

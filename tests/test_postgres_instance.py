@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from orchestration.defs.ingest import ingest_selection
-from orchestration.runner import load_definitions
+from orchestration.running.runner import load_definitions
 from orchestration.settings import PROJECT_ROOT
 from tests.conftest import FIXTURE_LANDING
 

@@ -5,11 +5,11 @@ from datetime import date
 
 import pandas as pd
 
-from orchestration.dbt_project import ensure_manifest
-from orchestration.dictionary import data_dictionary, dbt_column_docs
-from orchestration.gate import gate_violations
-from orchestration.publication import edition_window, percent, period_name
+from orchestration.publication.dictionary import data_dictionary, dbt_column_docs
+from orchestration.publication.gate import gate_violations
+from orchestration.publication.tables import edition_window, percent, period_name
 from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.warehouse.dbt_project import ensure_manifest
 from schemas.published import EDITION_TABLES
 
 
@@ -119,7 +119,7 @@ def test_python_and_dbt_agree_on_notes_and_every_published_column_is_documented(
 
 
 def test_python_and_dbt_agree_on_the_extract_of_each_circumstances_table():
-    from orchestration.publication import CIRCUMSTANCE_EXTRACTS
+    from orchestration.publication.tables import CIRCUMSTANCE_EXTRACTS
 
     sql = (DBT_PROJECT_DIR / "models" / "intermediate" / "int_circumstance_periods.sql").read_text()
     for table, extract in CIRCUMSTANCE_EXTRACTS.items():

@@ -25,13 +25,13 @@ import pandas as pd
 import pytest
 
 from orchestration.cli import main
-from orchestration.dbt_project import dbt_executable
 from orchestration.defs.ingest import ingest_selection
 from orchestration.demo import parse_defect
 from orchestration.demo.defects import UNIFICATION_DEFECTS
-from orchestration.quality import read_flags, read_profiles
-from orchestration.runner import load_definitions
+from orchestration.running.runner import load_definitions
 from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.warehouse.dbt_project import dbt_executable
+from orchestration.warehouse.quality import read_flags, read_profiles
 from schemas.contracts import REGION_CODES
 from tests.demo_scenario import BLOCKING, EDITION, HOLDING, INJECTED, NOT_APPLICABLE_FLAGS
 

@@ -11,10 +11,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.demo import generate_landing, parse_defect
-from orchestration.ingest import load_partition, profile_path
-from orchestration.profiling import PROFILE_COLUMNS
-from orchestration.quality import apply_reviews, months_checks, partition_checks, read_reviews
+from orchestration.ingest.extract_month import load_partition, profile_path
+from orchestration.ingest.profiling import PROFILE_COLUMNS
 from orchestration.settings import Settings
+from orchestration.warehouse.quality import (
+    apply_reviews,
+    months_checks,
+    partition_checks,
+    read_reviews,
+)
 from schemas import quality as rules
 from schemas.contracts import REGION_CODES
 

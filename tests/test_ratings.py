@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from orchestration.cli import main
-from orchestration.runner import run_pipeline
+from orchestration.running.runner import run_pipeline
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 pytestmark = pytest.mark.pipeline
@@ -150,7 +150,7 @@ def test_a_moderation_of_a_region_or_year_that_does_not_exist_stops_the_run(
 
 
 def test_the_shipped_configuration_passes_its_own_contracts(landing_copy, tmp_path, monkeypatch):
-    from orchestration.configuration import configuration_problems
+    from orchestration.warehouse.configuration import configuration_problems
 
     for name in ("PROBATION_TARGETS_FILE", "PROBATION_MODERATIONS_FILE"):
         monkeypatch.delenv(name, raising=False)

@@ -26,10 +26,10 @@ import pytest
 from benchmarks.incremental_proof import deliver
 from orchestration.cli import main
 from orchestration.demo import generate_landing
-from orchestration.release import RELEASE_LOG, content_digest, read_log
-from orchestration.runner import run_pipeline
+from orchestration.publication.validation import read_result, write_result
+from orchestration.release.publish import RELEASE_LOG, content_digest, read_log
+from orchestration.running.runner import run_pipeline
 from orchestration.settings import PROJECT_ROOT, Settings
-from orchestration.validation import read_result, write_result
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("rebuild")]
 

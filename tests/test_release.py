@@ -21,11 +21,16 @@ import pandas as pd
 import pytest
 
 from orchestration.cli import main
-from orchestration.landing import latest_delivery
-from orchestration.release import ReleaseRefused, folder_hashes, release_edition, staged_state
-from orchestration.runner import run_pipeline
+from orchestration.ingest.landing import latest_delivery
+from orchestration.publication.validation import table_checks, validate_edition
+from orchestration.release.publish import (
+    ReleaseRefused,
+    folder_hashes,
+    release_edition,
+    staged_state,
+)
+from orchestration.running.runner import run_pipeline
 from orchestration.settings import Settings
-from orchestration.validation import table_checks, validate_edition
 
 pytestmark = pytest.mark.pipeline
 
@@ -70,7 +75,7 @@ def test_release_is_refused_when_validation_failed_or_the_build_changed(reviewed
     table = pd.read_parquet(folder / "parquet" / "national_monthly.parquet")
     table.loc[table["performance_pct"].notna().idxmax(), "performance_pct"] = 150.0
     table.to_parquet(folder / "parquet" / "national_monthly.parquet", index=False)
-    from orchestration.release import content_digest
+    from orchestration.release.publish import content_digest
 
     outcome = validate_edition(
         folder, table_checks({"national_monthly": table}), content_digest(folder)
@@ -226,7 +231,7 @@ def test_the_bulletin_renders_in_a_browser_with_every_chart_and_table(
 def test_a_cell_completed_by_later_deliveries_is_not_called_a_quality_decision():
     from types import SimpleNamespace
 
-    from orchestration.revisions import _reason
+    from orchestration.publication.revisions import _reason
 
     def row(before_status, before_symbol):
         return SimpleNamespace(

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from orchestration.release import LOG_HEAD, RELEASE_LOG, append_log, log_problems
+from orchestration.release.publish import LOG_HEAD, RELEASE_LOG, append_log, log_problems
 from orchestration.settings import Settings
 
 pytestmark = pytest.mark.unit

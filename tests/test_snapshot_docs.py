@@ -10,8 +10,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.dbt_project import MANIFEST_PATH
-from orchestration.dictionary import model_docs
+from orchestration.publication.dictionary import model_docs
+from orchestration.warehouse.dbt_project import MANIFEST_PATH
 
 pytestmark = pytest.mark.pipeline
 

@@ -1,5 +1,5 @@
 """The staged edition read back as a reader gets it: the ODS workbook (the cells pandas' odfpy
-reader gives, read from the XML by orchestration/ods_reader.py),
+reader gives, read from the XML by orchestration/publication/ods_reader.py),
 the tidy files and the data dictionary, from real pipeline runs: the fixture months (edition
 2021-05, inside the unification quarter) and the reviewed demo (edition 2022-03, the first
 post-unification edition, with one region-month suppressed by the statistician)."""
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.ods_reader import read_ods
-from orchestration.workbook import SHORTHAND_COLUMNS, find_soffice
+from orchestration.publication.ods_reader import read_ods
+from orchestration.publication.workbook import SHORTHAND_COLUMNS, find_soffice
 from schemas.published import EDITION_TABLES
 from tests.helpers import run_assets_on_a_copy
 

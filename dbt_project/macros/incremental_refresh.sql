@@ -17,7 +17,7 @@
       which deletes those cases before they are recomputed.
 
     A first build, a --full-refresh, or a change to the code, seeds or settings since the last
-    refresh (the pipeline decides: orchestration/incremental.py) rebuilds every model. -#}
+    refresh (the pipeline decides: orchestration/warehouse/incremental.py) rebuilds every model. -#}
 
 {% macro incremental_refresh() -%}
     {#- True in an incremental build of an incremental model; an incremental build run outside

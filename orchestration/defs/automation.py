@@ -33,11 +33,11 @@ import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus
 
 from orchestration.defs.ingest import EXTRACT_KEYS, LEDGER_KEY, PROFILES_KEY, ingest_month
-from orchestration.ingest import needs_load, previous_load
-from orchestration.instance import LAUNCHED_BY
-from orchestration.landing import delivered_months, latest_delivery
+from orchestration.ingest.extract_month import needs_load, previous_load
+from orchestration.ingest.landing import delivered_months, latest_delivery
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import NotifierResource, PipelineResource
+from orchestration.running.instance import LAUNCHED_BY
 from orchestration.settings import TIMEZONE, Settings
 from schemas.contracts import MONTHLY_EXTRACTS
 

@@ -5,11 +5,12 @@ extract-month loaded, which dbt reads as the source `raw.loads`) and the quality
 (`raw/profiles`, dbt's source `quality.profiles`) are produced by the same step.
 Any subset can be selected (the command line selects the extracts that need loading). For each
 selected extract the month's delivery is checked against its contract (schemas/contracts.py,
-checked in DuckDB by orchestration/checked_file.py), implausible rows are set aside with a
+checked in DuckDB by orchestration/ingest/checked_file.py), implausible rows are set aside with a
 reason, and raw Parquet and the month's quality profile are written. A breach fails that
 extract-month only, with the file, line and rule in the error: the other extracts of the month
 are still loaded (and reported) before the step fails, and earlier loads stay as they were.
-So does a file loaded before and edited in place since (orchestration.ingest.changed_since_load:
+So does a file loaded before and edited in place since
+(orchestration.ingest.extract_month.changed_since_load:
 a correction must be a new revision), which is not loaded again.
 
 Each extract also carries one partitioned asset check, `quality_rules`: every data-quality rule
@@ -32,7 +33,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from orchestration.asset_metadata import DATA_ENGINEERING, arrow_schema, table_metadata
-from orchestration.ingest import (
+from orchestration.ingest.extract_month import (
     ContractBreach,
     MissingDelivery,
     changed_since_load,
@@ -41,8 +42,8 @@ from orchestration.ingest import (
     profile_path,
 )
 from orchestration.partitions import monthly_partitions
-from orchestration.quality import CheckOutcome, months_checks, rules_for
 from orchestration.resources import PipelineResource
+from orchestration.warehouse.quality import CheckOutcome, months_checks, rules_for
 from schemas.contracts import EXTRACTS, Extract
 from schemas.quality import RULES, ThresholdsError
 
@@ -286,7 +287,8 @@ def ingest_month(
         if PROFILES_KEY in context.selected_asset_keys:
             yield _profiles_materialization(settings, month, loaded)
     # The rule checks of everything loaded, one pass per extract: a month is judged against
-    # the months before it, which are all on disk by now (orchestration.quality.months_checks)
+    # the months before it, which are all on disk by now
+    # (orchestration.warehouse.quality.months_checks)
     for extract, months in months_of.items():
         try:
             evaluations = _evaluations(settings, extract, months, selected_checks)

@@ -22,20 +22,20 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration import edition_inputs
 from orchestration.asset_metadata import STATISTICS, tables_metadata
 from orchestration.atomic import building
-from orchestration.bulletin import build_bulletin
-from orchestration.dbt_project import MANIFEST_PATH
 from orchestration.defs.warehouse import WAREHOUSE_POOL
-from orchestration.dictionary import data_dictionary, dbt_column_docs
-from orchestration.gate import (
+from orchestration.ingest.reference import reference_ledger
+from orchestration.publication.bulletin import build_bulletin
+from orchestration.publication.dictionary import data_dictionary, dbt_column_docs
+from orchestration.publication.gate import (
     gate_violations,
     unreviewed_flag_ids,
     warning_violations,
     window_holds,
 )
-from orchestration.publication import (
+from orchestration.publication.revisions import compare, read_published_tables
+from orchestration.publication.tables import (
     MART_INPUTS,
     edition_tables,
     edition_window,
@@ -43,13 +43,7 @@ from orchestration.publication import (
     table_note_keys,
     table_periods,
 )
-from orchestration.reference import reference_ledger
-from orchestration.refresh_state import code_digest
-from orchestration.release import content_digest, file_sha256, folder_hashes, latest_release
-from orchestration.resources import PipelineResource
-from orchestration.revisions import compare, read_published_tables
-from orchestration.settings import Settings
-from orchestration.validation import (
+from orchestration.publication.validation import (
     VALIDATION_DIR,
     read_result,
     rule_checks,
@@ -58,7 +52,13 @@ from orchestration.validation import (
     validate_edition,
     write_result,
 )
-from orchestration.workbook import Cover, build_xlsx, convert_to_ods, find_soffice
+from orchestration.publication.workbook import Cover, build_xlsx, convert_to_ods, find_soffice
+from orchestration.release import edition_inputs
+from orchestration.release.publish import content_digest, file_sha256, folder_hashes, latest_release
+from orchestration.resources import PipelineResource
+from orchestration.code_digest import code_digest
+from orchestration.settings import Settings
+from orchestration.warehouse.dbt_project import MANIFEST_PATH
 from schemas.published import EDITION_TABLES, REVISABLE_TABLES, REVISIONS, pandera_schema
 
 WORKBOOK_STEM = "probation-performance"
@@ -452,7 +452,8 @@ def staged_is_current(folder: Path, inputs: str) -> bool:
 
 
 def edition_checks(settings: Settings, edition: str, tables, notes) -> list:
-    """The Great Expectations checks of an edition's tables (orchestration/validation.py),
+    """The Great Expectations checks of an edition's tables
+    (orchestration/publication/validation.py),
     with the quality and disclosure marts they are checked against."""
     marts = read_marts(
         settings,

@@ -3,7 +3,8 @@
 The asset is not partitioned and sits in group `reference` (not `ingest`, which `ingest_job`
 runs by month), so `refresh_job` loads it before dbt, whose source `raw.inspections` maps to its
 key. It checks the file against its contract (schemas/contracts.py), sets aside rows that break a
-row rule, and writes raw Parquet (orchestration/reference.py). A contract breach fails it with
+row rule, and writes raw Parquet (orchestration/ingest/reference.py). A contract breach fails it
+with
 the file, line and rule; no file delivered gives an empty table, and an empty league table.
 """
 
@@ -13,8 +14,8 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from orchestration.asset_metadata import DATA_ENGINEERING, arrow_schema, table_metadata
-from orchestration.ingest import ContractBreach
-from orchestration.reference import load_reference
+from orchestration.ingest.extract_month import ContractBreach
+from orchestration.ingest.reference import load_reference
 from orchestration.resources import PipelineResource
 from schemas.contracts import REFERENCE_EXTRACTS
 

@@ -1,10 +1,11 @@
 """The release job: a person releases a staged edition from the Dagster UI, with the same
-config and checks as `probation-pipeline release` (orchestration/release.py). Nothing runs it
+config and checks as `probation-pipeline release` (orchestration/release/publish.py). Nothing runs
+it
 on a schedule: the nightly run only builds staging."""
 
 import dagster as dg
 
-from orchestration.release import ReleaseRefused, release_edition
+from orchestration.release.publish import ReleaseRefused, release_edition
 from orchestration.resources import PipelineResource
 
 

@@ -3,8 +3,8 @@ does not start a process and reload the project)."""
 
 import dagster as dg
 
-from orchestration.dbt_project import dbt_cli
 from orchestration.resources import NotifierResource, PipelineResource
+from orchestration.warehouse.dbt_project import dbt_cli
 
 
 @dg.definitions

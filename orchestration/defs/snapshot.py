@@ -4,11 +4,11 @@ import dagster as dg
 import duckdb
 
 from orchestration.asset_metadata import DATA_ENGINEERING, column_schema, table_metadata
-from orchestration.dbt_project import MANIFEST_PATH, mart_models
 from orchestration.defs.warehouse import WAREHOUSE_POOL
-from orchestration.dictionary import model_docs
+from orchestration.publication.dictionary import model_docs
+from orchestration.publication.snapshot import build_snapshot
 from orchestration.resources import PipelineResource
-from orchestration.snapshot import build_snapshot
+from orchestration.warehouse.dbt_project import MANIFEST_PATH, mart_models
 
 SNAPSHOT_TABLES = [*mart_models(), "stg_loads"]
 

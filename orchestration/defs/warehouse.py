@@ -3,7 +3,8 @@ tests as asset checks (dbt's unit tests are run by the test suite, not by produc
 All of them write the DuckDB warehouse, so they share the single-writer pool `warehouse`.
 
 Before dbt runs, the statistician's files it reads (targets, rating moderations) are checked
-(orchestration/configuration.py) and passed to dbt as variables. When dbt fails, the step fails
+(orchestration/warehouse/configuration.py) and passed to dbt as variables. When dbt fails, the step
+fails
 with one line per failed node (model, seed or test, and dbt's first line of error), not the
 dbt command line."""
 
@@ -18,17 +19,17 @@ import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.asset_metadata import DATA_ENGINEERING, STATISTICS, duckdb_tables
-from orchestration.configuration import configuration_problems
-from orchestration.dbt_project import load_manifest
-from orchestration.incremental import (
+from orchestration.resources import PipelineResource
+from orchestration.running.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
+from orchestration.warehouse.configuration import configuration_problems
+from orchestration.warehouse.dbt_project import load_manifest
+from orchestration.warehouse.incremental import (
     dbt_build_args,
     environment,
     finish_building,
     plan_build,
     prepare_building,
 )
-from orchestration.resources import PipelineResource
-from orchestration.warehouse_lock import WAREHOUSE_POOL, warehouse_lock_problem
 
 RATINGS = "ratings"
 
@@ -170,7 +171,7 @@ def warehouse_models(
         raise dg.Failure(description="; ".join(problems), allow_retries=False)
     os.environ.update(settings.dbt_env())  # the dbt profile and sources read the data folder
     # dbt builds a copy of the warehouse, swapped in when the build succeeds: incremental when
-    # the last refresh's marker matches (orchestration/incremental.py), else every model
+    # the last refresh's marker matches (orchestration/warehouse/incremental.py), else every model
     plan = plan_build(settings, full_refresh=config.full_refresh)
     context.log.info(f"{'incremental' if plan.incremental else 'full'} build: {plan.reason}")
     building = prepare_building(settings, plan)

@@ -2,7 +2,7 @@
 reviews before releasing an edition (`probation-pipeline flags` lists the same).
 
 The rules are pandera checks (schemas/quality.py, thresholds in schemas/quality_thresholds.toml)
-run by orchestration.quality.compute_flags over:
+run by orchestration.warehouse.quality.compute_flags over:
 - the partition profiles written at ingest (source quality.profiles: one row per extract,
   region and month), with each snapshot extract's vanished-record counts read from its raw
   files (sources raw.events and raw.requirements);
@@ -15,7 +15,8 @@ SUPPRESS or OK (published). period_quality combines these flags per cell.
 This is a model, not a step of its own, so a refresh is one dbt build.
 """
 
-from orchestration.quality import (
+from orchestration.settings import Settings
+from orchestration.warehouse.quality import (
     MEASURE_SERIES_COLUMNS,
     apply_reviews,
     compute_flags,
@@ -23,7 +24,6 @@ from orchestration.quality import (
     read_reviews,
     with_vanished_counts,
 )
-from orchestration.settings import Settings
 
 
 def model(dbt, session):

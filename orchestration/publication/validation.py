@@ -253,14 +253,15 @@ def run_checks(
 
     The Data Docs are the same bytes for the same checks and run_time (the edition's
     publication date; see run_identity): the run id is fixed, the batches' load time is
-    recorded as the run time and the pages are rendered by orchestration/data_docs.py."""
+    recorded as the run time and the pages are rendered by
+    orchestration/publication/data_docs.py."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    from orchestration.data_docs import site_config
+    from orchestration.publication.data_docs import site_config
 
     run_name, fixed_time = run_identity(run_time)
     run_id = RunIdentifier(run_name=run_name, run_time=fixed_time)

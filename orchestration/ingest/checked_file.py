@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from orchestration.landing import LandingFile
+from orchestration.ingest.landing import LandingFile
 from schemas.contracts import Extract, sql_checks
 from schemas.row_rules import reason_sql, repeated_key_sql
 

@@ -5,14 +5,15 @@ An edition keeps the three things it was made from:
 - its load ledger (`loads.csv`): each landing file, its revision and SHA-256. The rebuild
   copies exactly those files (and their control files) from the landing zone into a landing
   zone of its own, and stops at the first that is missing or changed;
-- the statistician's inputs as released (`inputs/`, orchestration/edition_inputs.py);
+- the statistician's inputs as released (`inputs/`, orchestration/release/edition_inputs.py);
 - the code: the release log's git commit. When the checkout is at another commit, or its
   tracked files differ from it, the rebuild runs the code of a git worktree of that commit.
 
 The edition it was compared with (its revisions are against that release) is copied from the
 published area into the rebuild's own. Then `probation-pipeline run` of that code builds the
 edition in a fresh data folder, in a process of its own, and every file is compared with the
-published one (orchestration/edition_compare.py). Nothing here writes outside `--out`, but for
+published one (orchestration/release/edition_compare.py). Nothing here writes outside `--out`, but
+for
 the git worktree's registration, removed at the end.
 """
 
@@ -29,10 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.edition_compare import FileVerdict, compare_editions
-from orchestration.edition_inputs import INPUTS_DIR, MANIFEST, rebuild_environment
-from orchestration.landing import CONTROL_SUFFIX
-from orchestration.release import RELEASE_LOG, file_sha256, git, read_log
+from orchestration.ingest.landing import CONTROL_SUFFIX
+from orchestration.release.edition_compare import FileVerdict, compare_editions
+from orchestration.release.edition_inputs import INPUTS_DIR, MANIFEST, rebuild_environment
+from orchestration.release.publish import RELEASE_LOG, file_sha256, git, read_log
 from orchestration.settings import PROJECT_ROOT, Settings
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from orchestration.refresh_state import code_digest
+from orchestration.code_digest import code_digest
 from orchestration.settings import Settings
 
 MARKER_TABLE = "refresh_marker"

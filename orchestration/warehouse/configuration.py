@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.csv_text import read_csv_text
-from orchestration.landing import delivered_months
-from orchestration.quality import read_reviews
+from orchestration.ingest.landing import delivered_months
 from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.warehouse.quality import read_reviews
 from schemas.configuration import (
     ConfigurationError,
     validate_disclosure_threshold,

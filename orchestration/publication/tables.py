@@ -216,7 +216,8 @@ def _cell_table(selected: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             # the symbol of a value: why it is empty, or [p] when it is shown but provisional
             "count_shorthand": rows["shorthand"].where(~counts, shown_symbol),
             "rate_shorthand": rows["value_shorthand"].where(~values, shown_symbol),
-            "revision": "",  # set by orchestration/revisions.py against the last release
+            # set by orchestration/publication/revisions.py against the last release
+            "revision": "",
             "quality_status": rows["quality_status"],
             "quality_reasons": rows["quality_reasons"].replace("", "No caveat"),
         }

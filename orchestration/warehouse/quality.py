@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.csv_text import read_csv_text
-from orchestration.profiling import PROFILE_COLUMNS
+from orchestration.ingest.profiling import PROFILE_COLUMNS
 from orchestration.settings import Settings
 from schemas import quality as rules
 from schemas.contracts import EXTRACTS

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from orchestration.publication import EditionWindow, edition_cells
+from orchestration.publication.tables import EditionWindow, edition_cells
 from schemas.periods import quarter_labels
 from schemas.published import GATED_TABLES
 

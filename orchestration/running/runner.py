@@ -7,11 +7,12 @@ run. A quality gate that holds an edition back is reported, not raised: the mart
 analyst snapshot are still built. An extract-month not delivered (yet) between the first and
 the last month delivered is a gap (DESIGN §9): reported, not a failure; the cells that need it
 stay provisional (int_case_window_holds). When nothing was loaded and nothing the refresh
-reads has changed (orchestration/refresh_state.py), the outputs are current and the refresh is
-skipped. A landing file changed in place since it was loaded (orchestration/ingest.py,
+reads has changed (orchestration/running/refresh_state.py), the outputs are current and the refresh
+is
+skipped. A landing file changed in place since it was loaded (orchestration/ingest/extract_month.py,
 `changed_landing_files`) stops the run before anything is loaded or built, as a configuration
 problem does. Runs are tagged as started from the command line; one whose process died is marked
-failed at the next start (orchestration/instance.py), freeing its warehouse pool slot.
+failed at the next start (orchestration/running/instance.py), freeing its warehouse pool slot.
 """
 
 from __future__ import annotations
@@ -30,23 +31,28 @@ import dagster as dg
 import pandas as pd
 from dagster._core.utils import make_new_run_id
 
-from orchestration.configuration import configuration_problems
 from orchestration.defs.ingest import LEDGER_KEY, PROFILES_KEY, ingest_selection
-from orchestration.ingest import changed_landing_files, needs_load
-from orchestration.instance import command_line_tags, reclaim_abandoned_runs
-from orchestration.landing import (
+from orchestration.ingest.extract_month import changed_landing_files, needs_load
+from orchestration.ingest.landing import (
     AmbiguousDelivery,
     delivered_months,
     landing_problems,
     latest_delivery,
 )
 from orchestration.partitions import month_range
-from orchestration.publication import edition_window
-from orchestration.quality import read_flags
-from orchestration.refresh_state import current_state, forget_state, record_state, refresh_digest
-from orchestration.run_report import stage_of, stage_seconds
+from orchestration.publication.tables import edition_window
+from orchestration.running.instance import command_line_tags, reclaim_abandoned_runs
+from orchestration.running.refresh_state import (
+    current_state,
+    forget_state,
+    record_state,
+    refresh_digest,
+)
+from orchestration.running.run_report import stage_of, stage_seconds
+from orchestration.running.warehouse_lock import warehouse_lock_problem
 from orchestration.settings import Settings
-from orchestration.warehouse_lock import warehouse_lock_problem
+from orchestration.warehouse.configuration import configuration_problems
+from orchestration.warehouse.quality import read_flags
 from schemas.contracts import MONTHLY_EXTRACTS
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -88,7 +94,7 @@ class RunSummary:
 def load_definitions() -> dg.Definitions:
     """The code location's definitions, the dbt project parsed first if it changed (loaded
     only by a run with something to do: a run with nothing new never imports dbt)."""
-    from orchestration.dbt_project import ensure_manifest
+    from orchestration.warehouse.dbt_project import ensure_manifest
 
     ensure_manifest()
     from orchestration.definitions import defs

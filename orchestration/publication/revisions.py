@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.publication import CIRCUMSTANCE_EXTRACTS
+from orchestration.publication.tables import CIRCUMSTANCE_EXTRACTS
 from schemas.published import COUNT, PERCENT, REVISABLE_TABLES, TEXT, TableSpec
 
 

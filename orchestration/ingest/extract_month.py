@@ -1,11 +1,11 @@
 """Loading one extract-month: read the landing file, check its contract, write raw Parquet.
 
 `load_partition` is what each monthly ingest asset runs; the file is read and checked (contract,
-row rules, profile) in DuckDB by orchestration/checked_file.py. A delivery whose control file
+row rules, profile) in DuckDB by orchestration/ingest/checked_file.py. A delivery whose control file
 (DESIGN §3) disagrees with it is rejected as a truncated or corrupted transfer; the extraction
 time (control file, else the file's modification time, marked as assumed) goes into the load
 ledger, where dbt reads it to decide when a case is final. Besides the raw Parquet and the
-quarantine it writes the month's quality profile (orchestration/profiling.py) from every
+quarantine it writes the month's quality profile (orchestration/ingest/profiling.py) from every
 delivered row. It never modifies the landing file, and it writes its outputs atomically
 (temporary file, then rename), so a failure leaves the previous load of that month, and every
 other month, as it was. Re-running it on the same file gives the same Parquet (idempotent).
@@ -29,14 +29,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.atomic import write_parquet
-from orchestration.checked_file import (
+from orchestration.ingest.checked_file import (
     LINEAGE_COLUMNS,
     CheckedFile,
     ContractBreach,
     read_delivery,
     shorten,
 )
-from orchestration.landing import (
+from orchestration.ingest.landing import (
     AmbiguousDelivery,
     Control,
     ControlFileError,
@@ -46,7 +46,7 @@ from orchestration.landing import (
     latest_delivery,
     read_control,
 )
-from orchestration.profiling import profile_partition, profile_table
+from orchestration.ingest.profiling import profile_partition, profile_table
 from orchestration.settings import Settings
 from schemas.contracts import EXTRACTS
 
@@ -103,7 +103,8 @@ def quarantine_path(settings: Settings, extract: str, month: str) -> Path:
 
 
 def profile_path(settings: Settings, extract: str, month: str) -> Path:
-    """The quality profile of an extract-month: one row per region (orchestration/profiling)."""
+    """The quality profile of an extract-month: one row per region
+    (orchestration/ingest/profiling)."""
     return settings.raw_dir / "profiles" / f"{extract}_{month}.parquet"
 
 
@@ -153,7 +154,7 @@ def write_quarantine(set_aside: pa.Table, path: Path) -> None:
 def load_partition(settings: Settings, extract_name: str, month: str) -> LoadReport:
     """Validate the month's delivery of an extract; write its raw, quarantine and profile Parquet.
 
-    The profile (one row per region, see orchestration/profiling.py) is written before the
+    The profile (one row per region, see orchestration/ingest/profiling.py) is written before the
     ledger row, so a ledger row always has the profile of the same delivery beside it.
     """
     extract = EXTRACTS[extract_name]

@@ -166,12 +166,13 @@ def _first_line_difference(left: Path, right: Path) -> str:
 
 
 def _read_cells(path: Path, engine: str) -> dict:
-    """Every sheet's cells: the ODS read from its XML (orchestration/ods_reader.py, the same
+    """Every sheet's cells: the ODS read from its XML (orchestration/publication/ods_reader.py, the
+    same
     cells as pandas' odfpy reader, far faster), the XLSX with openpyxl through pandas."""
     import pandas as pd
 
     if engine == "odf":
-        from orchestration.ods_reader import read_ods
+        from orchestration.publication.ods_reader import read_ods
 
         return read_ods(path)
     return pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine=engine)

@@ -28,7 +28,7 @@ import gptables as gpt
 import pandas as pd
 
 from orchestration.atomic import building
-from orchestration.configuration import access_list, announced_date, next_edition
+from orchestration.warehouse.configuration import access_list, announced_date, next_edition
 from schemas.published import COUNT, PERCENT, SHORTHAND, TableSpec
 
 LANGUAGE = "en-GB"
@@ -66,7 +66,7 @@ class Cover:
     @classmethod
     def read(cls, path: Path, threshold: int, edition: str) -> Cover:
         """The cover of publication.toml for an edition (checked by
-        orchestration/configuration.py first); {threshold} in a caveat is the disclosure
+        orchestration/warehouse/configuration.py first); {threshold} in a caveat is the disclosure
         threshold. Nothing here depends on the day it is built."""
         values = tomllib.loads(path.read_text())
         announced = announced_date(values, edition)

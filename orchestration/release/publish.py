@@ -38,11 +38,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from orchestration.atomic import building
-from orchestration.configuration import access_list, announced_date
-from orchestration.edition_inputs import INPUTS_DIR
-from orchestration.refresh_state import code_digest
+from orchestration.code_digest import code_digest
+from orchestration.publication.validation import VALIDATION_DIR, read_result
+from orchestration.release.edition_inputs import INPUTS_DIR
 from orchestration.settings import PROJECT_ROOT, TIMEZONE, Settings
-from orchestration.validation import VALIDATION_DIR, read_result
+from orchestration.warehouse.configuration import access_list, announced_date
 
 RELEASE_LOG = "release_log.jsonl"
 LOG_HEAD = "release_log.head"
@@ -164,7 +164,7 @@ def git(*args: str, cwd: Path = PROJECT_ROOT) -> str | None:
 
 def code_state() -> dict:
     """The code a release is built with: the git commit, whether the checkout's tracked files
-    differ from it, and the digest of the code the pipeline runs (refresh_state.code_digest)."""
+    differ from it, and the digest of the code the pipeline runs (orchestration/code_digest.py)."""
     commit = git("rev-parse", "HEAD") or "unknown"
     changed = git("status", "--porcelain", "--untracked-files=no")
     return {

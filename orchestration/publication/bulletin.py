@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from orchestration.publication import period_name
+from orchestration.publication.tables import period_name
 from schemas.periods import performance_year
 
 TEMPLATES = Path(__file__).parent / "templates"

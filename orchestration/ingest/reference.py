@@ -2,7 +2,8 @@
 
 `load_reference` reads `<landing>/<name>/<name>.csv` (or `.parquet`), checks it against its
 contract (schemas/contracts.py `REFERENCE_EXTRACTS`) with the same code as the monthly
-extracts (orchestration/checked_file.py: a breach is one line naming the file, line and rule),
+extracts (orchestration/ingest/checked_file.py: a breach is one line naming the file, line and
+rule),
 sets aside rows that break a row rule (a null in a required field, a duplicate key) into
 `<data>/quarantine/<name>/<name>.parquet` with their reason and line, and writes the rest to
 `<data>/raw/<name>/<name>.parquet` with lineage columns `_source_file` and `_source_line`, and
@@ -22,9 +23,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from orchestration.atomic import write_parquet
-from orchestration.checked_file import CheckedFile, ContractBreach, read_delivery
-from orchestration.ingest import write_quarantine
-from orchestration.landing import LandingFile
+from orchestration.ingest.checked_file import CheckedFile, ContractBreach, read_delivery
+from orchestration.ingest.extract_month import write_quarantine
+from orchestration.ingest.landing import LandingFile
 from orchestration.settings import Settings
 from schemas.contracts import REFERENCE_EXTRACTS
 

@@ -16,21 +16,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
-
-CODE = (
-    PROJECT_ROOT / "orchestration",
-    PROJECT_ROOT / "schemas",
-    *(DBT_PROJECT_DIR / name for name in ("models", "macros", "seeds", "tests")),
-    DBT_PROJECT_DIR / "dbt_project.yml",
-    DBT_PROJECT_DIR / "profiles.yml",
-)
-
-
-def _files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+from orchestration.code_digest import code_digest, project_files
+from orchestration.settings import Settings
 
 
 def refresh_digest(settings: Settings, edition: str | None) -> str:
@@ -41,9 +28,9 @@ def refresh_digest(settings: Settings, edition: str | None) -> str:
     def add(*parts) -> None:
         digest.update("\x1f".join(map(str, parts)).encode() + b"\x1e")
 
-    for path in _files(settings.raw_dir / "loads"):
+    for path in project_files(settings.raw_dir / "loads"):
         add("ledger", path.name, hashlib.sha256(path.read_bytes()).hexdigest())
-    for path in _files(settings.landing_dir / "inspections"):
+    for path in project_files(settings.landing_dir / "inspections"):
         stat = path.stat()
         add("reference", path.name, stat.st_size, stat.st_mtime_ns)
     configured = (
@@ -57,20 +44,6 @@ def refresh_digest(settings: Settings, edition: str | None) -> str:
         add("file", path, hashlib.sha256(Path(path).read_bytes()).hexdigest() if exists else "-")
     add("settings", json.dumps(settings.dbt_vars(), sort_keys=True), settings.soffice, edition)
     add("code", code_digest())
-    return digest.hexdigest()
-
-
-def code_digest() -> str:
-    """The digest of the code, SQL and seeds (name, size and modification time of each file):
-    a change to any of them means the outputs they make are rebuilt."""
-    digest = hashlib.sha256()
-    for root in CODE:
-        for path in _files(root):
-            if "__pycache__" in path.parts:
-                continue
-            stat = path.stat()
-            line = f"{path.relative_to(PROJECT_ROOT)}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}\x1e"
-            digest.update(line.encode())
     return digest.hexdigest()
 
 
