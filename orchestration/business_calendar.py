@@ -30,7 +30,9 @@ def bank_holidays(first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> d
     return {day: name for day, name in sorted(england.items())}
 
 
-def calendar_rows(first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> list[dict]:
+def calendar_rows(
+    first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR
+) -> list[dict[str, int | str]]:
     """One row per day; business_day_seq counts business days up to and including the day."""
     holiday_names = bank_holidays(first_year, last_year)
     rows, seq = [], 0

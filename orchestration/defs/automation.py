@@ -118,9 +118,8 @@ def redelivery_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineRes
             if previous_load(settings, e, month) is not None and needs_load(settings, e, month)
         ]
         if changed:
-            files = sorted(
-                latest_delivery(settings.landing_dir, e, month).path.name for e in changed
-            )
+            deliveries = [latest_delivery(settings.landing_dir, e, month) for e in changed]
+            files = sorted(d.path.name for d in deliveries if d is not None)
             yield dg.RunRequest(
                 partition_key=month,
                 run_key=f"redelivery:{month}:{','.join(files)}",  # once per delivered file

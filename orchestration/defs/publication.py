@@ -24,6 +24,7 @@ import pandas as pd
 
 from orchestration.asset_metadata import STATISTICS, tables_metadata
 from orchestration.atomic import building
+from orchestration.code_digest import code_digest
 from orchestration.defs.warehouse import WAREHOUSE_POOL
 from orchestration.ingest.reference import reference_ledger
 from orchestration.publication.bulletin import build_bulletin
@@ -56,7 +57,6 @@ from orchestration.publication.workbook import Cover, build_xlsx, convert_to_ods
 from orchestration.release import edition_inputs
 from orchestration.release.publish import content_digest, file_sha256, folder_hashes, latest_release
 from orchestration.resources import PipelineResource
-from orchestration.code_digest import code_digest
 from orchestration.settings import Settings
 from orchestration.warehouse.dbt_project import MANIFEST_PATH
 from schemas.published import EDITION_TABLES, REVISABLE_TABLES, REVISIONS, pandera_schema
@@ -446,8 +446,8 @@ def staged_is_current(folder: Path, inputs: str) -> bool:
     result = read_result(folder)
     return (
         files == built["files"]
-        and bool(result)
-        and (result.get("content_digest") == content_digest(folder))
+        and result is not None
+        and result.get("content_digest") == content_digest(folder)
     )
 
 

@@ -208,6 +208,7 @@ def apply_defect(
     if spec.kind == "drop_region":
         picked = rows
     else:
+        assert spec.share is not None  # always a number after __post_init__
         k = min(rows.size, max(1, int(round(spec.share * rows.size))))
         picked = np.sort(rng.choice(rows, size=k, replace=False))
     n = len(frame["_region"])
@@ -221,6 +222,7 @@ def apply_defect(
     out = {k: v.copy() for k, v in frame.items()}
     if spec.kind == "shift_dates":
         column = layout.date_column
+        assert column is not None  # __post_init__ refuses shift_dates without a date
         next_month = month_index(spec.month) + 1
         if column == "period_month":
             out[column][picked] = month_label(next_month)
@@ -252,6 +254,7 @@ def vanished_keys(
     candidates = np.intersect1d(previous[key][open_before], current[key])
     if candidates.size == 0:
         return candidates
+    assert spec.share is not None  # always a number after __post_init__
     k = min(candidates.size, max(1, int(round(spec.share * candidates.size))))
     return np.sort(_rng(seed, spec).choice(candidates, size=k, replace=False))
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import holidays as holidays_lib
 import numpy as np
@@ -214,14 +215,14 @@ def month_label(mi: int) -> str:
     return f"{mi // 12:04d}-{mi % 12 + 1:02d}"
 
 
-def month_start(mi) -> np.datetime64:
+def month_start(mi) -> Any:  # a datetime64 scalar or array, as mi is
     """First day of month index mi (scalar or array)."""
     return (
         (np.asarray(mi, dtype=np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
     )
 
 
-def month_end(mi) -> np.datetime64:
+def month_end(mi) -> Any:  # a datetime64 scalar or array, as mi is
     return month_start(np.asarray(mi) + 1) - np.timedelta64(1, "D")
 
 
@@ -1243,7 +1244,7 @@ class Simulation:
 
 
 def as_delivered(
-    extract: str, frame: dict[str, np.ndarray], extracted_on: np.datetime64
+    extract: str, frame: dict[str, np.ndarray], extracted_on: Any
 ) -> dict[str, np.ndarray]:
     """A month's rows as a delivery extracted on the given (Europe/London) date shows them.
 

@@ -167,7 +167,7 @@ class CheckedFile:
         self._table = table.select(columns)
         self.con.register("delivered", self._table)  # read in place, not copied
         self._check_contract()
-        self.keys_repeat = self.con.execute(repeated_key_sql(extract, "delivered")).fetchone()[0]
+        self.keys_repeat = self.con.execute(repeated_key_sql(extract, "delivered")).fetchall()[0][0]
         judged = reason_sql(extract, month, "delivered", self.keys_repeat)
         # without a repeated key each row's reason depends on the row alone: a view, worked
         # out as each output is read; ranking repeated keys is done once, into a table
@@ -191,7 +191,7 @@ class CheckedFile:
             f"count(*) filter (where not {c.passes}), min(_line) filter (where not {c.passes})"
             for c in checks
         )
-        found = self.con.execute(f"select {figures} from delivered").fetchone()
+        found = self.con.execute(f"select {figures} from delivered").fetchall()[0]
         failing = [
             (found[2 * i + 1], i) for i in range(len(checks)) if found[2 * i]
         ]  # (first line, rule) of each check that fails
@@ -202,7 +202,7 @@ class CheckedFile:
         check = checks[rule]
         value = self.con.execute(
             f'select "{check.column}" from delivered where _line = ?', [line]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         detail = (
             f"column {check.column} = {shorten(repr(value))} is not {shorten(check.error, 200)}"
         )

@@ -158,7 +158,7 @@ def profile_partition(
             )
     out["measure_values"] = None
     if extract.name == "measure_returns":
-        values = {code: {} for code in codes}
+        values: dict[str, dict[str, object]] = {code: {} for code in codes}
         rows = con.execute(
             f"select region_code, measure_code, numerator, denominator from {relation} "
             "where _reason = '' order by _line"

@@ -34,7 +34,10 @@ class _FixedContent:
 
     @pass_context
     def add_data_context_id_to_url(self, jinja_context, url: str, add_datetime: bool = True):
-        return super().add_data_context_id_to_url(jinja_context, url, add_datetime=False)
+        # a mixin: the GX view it is mixed into has the method
+        return super().add_data_context_id_to_url(  # type: ignore[misc]
+            jinja_context, url, add_datetime=False
+        )
 
 
 class PageView(_FixedContent, DefaultJinjaPageView):

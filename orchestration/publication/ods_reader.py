@@ -35,7 +35,7 @@ def read_ods(path: Path) -> dict[str, pd.DataFrame]:
         parser = TextParser(
             data, header=None, na_values=[], keep_default_na=False, skip_blank_lines=False
         )
-        sheets[sheet.get(f"{{{TABLE}}}name")] = parser.read()
+        sheets[sheet.get(f"{{{TABLE}}}name", "")] = parser.read()
     return sheets
 
 
@@ -80,10 +80,10 @@ def _cell_value(cell: ElementTree.Element):
     if kind == "boolean":
         return "".join(cell.itertext()) == "TRUE"
     if kind == "float":
-        number = float(cell.get(f"{{{OFFICE}}}value"))
+        number = float(cell.get(f"{{{OFFICE}}}value", "nan"))
         return int(number) if int(number) == number else number
     if kind in ("percentage", "currency"):
-        return float(cell.get(f"{{{OFFICE}}}value"))
+        return float(cell.get(f"{{{OFFICE}}}value", "nan"))
     if kind == "string":
         return _text(cell)
     if kind == "date":

@@ -100,7 +100,7 @@ def build_snapshot(
                 _describe_parquet(path, described)
                 counts[table] = con.execute(
                     f"select count(*) from analytics.main.{table}"
-                ).fetchone()[0]
+                ).fetchall()[0][0]
             con.execute("checkpoint analytics")
             con.execute("detach analytics")
     return counts

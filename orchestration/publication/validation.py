@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -269,7 +270,7 @@ def run_checks(
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     context.add_data_docs_site(site_name="edition", site_config=site_config(str(docs_dir)))
     source = context.data_sources.add_pandas("published")
-    outcome = {"success": True, "checks": []}
+    outcome: dict[str, Any] = {"success": True, "checks": []}
     for check in checks:
         batch = source.add_dataframe_asset(check.name).add_batch_definition_whole_dataframe("whole")
         suite = context.suites.add(gx.ExpectationSuite(name=check.name))

@@ -95,7 +95,7 @@ def staged_state(settings: Settings, edition: str) -> StagedState:
     built = (folder / "edition.json").exists()
     result = read_result(folder) if built else None
     validated = None if result is None else bool(result.get("success"))
-    unchanged = bool(result) and result.get("content_digest") == content_digest(folder)
+    unchanged = result is not None and result.get("content_digest") == content_digest(folder)
     if not folder.exists():
         problem = f"edition {edition} is not staged ({folder} does not exist): run the pipeline"
     elif not built:
@@ -106,7 +106,7 @@ def staged_state(settings: Settings, edition: str) -> StagedState:
             "(see `probation-pipeline run` or the gate check in the UI); the staged files are "
             "from an earlier build"
         )
-    elif validated is None:
+    elif result is None or validated is None:
         problem = f"edition {edition} has not been validated (no {VALIDATION_DIR}/result.json)"
     elif not validated:
         failed = [f for c in result["checks"] for f in c["failed"]]
@@ -297,7 +297,7 @@ def release_edition(
         "reason": reason or "first release",
         "compared_with": compared,
         "pre_release_access": access,
-        "workbooks": "XLSX and ODS" if has_ods else f"XLSX only: {xlsx_only.strip()}",
+        "workbooks": "XLSX and ODS" if has_ods else f"XLSX only: {(xlsx_only or '').strip()}",
         **code_state(),
         "package_version": metadata.version("probation-pipeline"),
         "folder": str(target),
@@ -426,7 +426,7 @@ def edition_states(settings: Settings) -> list[dict]:
         if state.releasable:
             words = "validated, ready to release" if not versions else "validated (published)"
         else:
-            words = state.problem
+            words = state.problem or ""
         rows.append({"edition": edition, "where": "staging", "state": words})
     for entry in log:
         rows.append(

@@ -33,15 +33,15 @@ def refresh_digest(settings: Settings, edition: str | None) -> str:
     for path in project_files(settings.landing_dir / "inspections"):
         stat = path.stat()
         add("reference", path.name, stat.st_size, stat.st_mtime_ns)
-    configured = (
+    configured: tuple[Path | None, ...] = (
         settings.reviews_path,
         settings.targets_file,
         settings.moderations_file,
         settings.publication_file,
     )
-    for path in configured:
-        exists = path is not None and Path(path).is_file()
-        add("file", path, hashlib.sha256(Path(path).read_bytes()).hexdigest() if exists else "-")
+    for file in configured:
+        found = Path(file) if file is not None and Path(file).is_file() else None
+        add("file", file, hashlib.sha256(found.read_bytes()).hexdigest() if found else "-")
     add("settings", json.dumps(settings.dbt_vars(), sort_keys=True), settings.soffice, edition)
     add("code", code_digest())
     return digest.hexdigest()

@@ -344,11 +344,11 @@ def _run(
         return summary
 
     digest = refresh_digest(settings, edition)
-    state = None if force or full_refresh else current_state(settings, digest)
-    if state is not None:  # nothing it reads has changed: the outputs are current
-        summary.refreshed, summary.current_since = True, state["at"]
-        summary.edition, summary.held = state["edition"], state["held"]
-        summary.notices, summary.flags = state["notices"], state["flags"]
+    current = None if force or full_refresh else current_state(settings, digest)
+    if current is not None:  # nothing it reads has changed: the outputs are current
+        summary.refreshed, summary.current_since = True, current["at"]
+        summary.edition, summary.held = current["edition"], current["held"]
+        summary.notices, summary.flags = current["notices"], current["flags"]
         summary.stages = stage_seconds(ready_instance(), run_ids) if run_ids else {}
         return summary
     if lock := locked():
