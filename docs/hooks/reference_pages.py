@@ -149,7 +149,7 @@ def columns_page(docs: dict[str, dict]) -> str:
         "Generated from the dbt documentation (through the manifest) each time the site is "
         "built. These are the tables of the analyst snapshot: every mart and the load ledger "
         "`stg_loads`. The same descriptions are the snapshot's column comments and its "
-        "`dictionary` table.\n",
+        "`dictionary` table ([analyst guide](../analyst.md)).\n",
     ]
     for table in [*marts, "stg_loads"]:
         model = docs[table]
