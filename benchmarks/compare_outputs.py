@@ -25,7 +25,8 @@ from pathlib import Path
 import duckdb
 
 VOLATILE = ("loaded_at",)
-# warehouse tables that record the last refresh, not a figure (DESIGN §11)
+# warehouse tables that record the last refresh, not a figure
+# (docs/methodology.md#incremental-refresh)
 REFRESH_RECORDS = ("refresh_marker",)
 REFRESH_SUFFIXES = ("_changes",)
 REFRESH_PREFIXES = ("int_affected_",)

@@ -4,7 +4,8 @@
 
 It covers the whole measure catalogue: every case-level measure (SL004 to SL040, CASE_MEASURES)
 and every delivered return, by region and month, computed straight from the landing CSV files by
-rules written from DESIGN §3-§4: the physical least any implementation must do for them (read each
+rules written from docs/methodology.md#landing-contract-docs/methodology.md#measures: the physical
+least any implementation must do for them (read each
 extract's newest deliveries once, apply the row rules, keep each key's latest state, join and
 count). It repeats no contract check. `compare_with_warehouse` checks its cells against the
 pipeline's `measure_monthly`.

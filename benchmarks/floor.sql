@@ -1,16 +1,16 @@
 -- The floor: every case-level measure of the catalogue (SL004 to SL040) and the delivered
 -- returns by region and month, in one DuckDB script straight from the landing CSV files
 -- (benchmarks/floor.py fills in the lists of files, the newest revision of each month, and the
--- month range). Written from DESIGN §3-§4. Its answer is checked cell by cell against the
+-- month range). Written from docs/methodology.md (landing contract, measures). Its answer is checked cell by cell against the
 -- pipeline's measure_monthly.
 --
 -- Each extract is read once: every delivered row as text, the file's month from its name, then
--- the §3 row rules (nulls in required fields, a fact dated outside its file's month: set aside,
+-- the landing contract's row rules (nulls in required fields, a fact dated outside its file's month: set aside,
 -- so left out here) and each key's latest state (the newest month holding it wins). One
 -- row_number per key, newest month first, does both that and the third row rule (a key repeated
 -- in a file: the repeats set aside, one copy kept). Only the columns measures need are kept.
 
--- §3 snapshot extracts ----------------------------------------------------------------------
+-- landing contract, snapshot extracts -------------------------------------------------------------------------
 
 create temp table events as
 with delivered as (
@@ -57,10 +57,10 @@ where crn is not null and sex is not null and age_band is not null and ethnicity
   and disability is not null
 qualify row_number() over (partition by _month, crn) = 1;
 
--- §3 fact extracts ----------------------------------------------------------------------------
+-- landing contract, fact extracts -------------------------------------------------------------------------------
 
 -- contacts: the largest extract, kept as what measures ask of it: in-person contacts (SL004,
--- SL005, SL007; any outcome, §4 "in person"), attended ones (SL006, any mode) and their month
+-- SL005, SL007; any outcome, "in person" in docs/methodology.md#measures), attended ones (SL006, any mode) and their month
 create temp table contacts as
 with delivered as (
     select *, regexp_extract(filename, '_(\d{4}-\d{2})(_r\d+)?\.csv$', 1) as _month
@@ -174,7 +174,7 @@ select region_code, _month as month, months_to_serve::integer as months_to_serve
              and com_allocated_date::date + 28, false) as met
 from latest;
 
--- §4 business days: add_business_days(d, n) is the n-th business day strictly after d
+-- business days (docs/methodology.md#measures): add_business_days(d, n) is the n-th business day strictly after d
 create temp table calendar as
 select calendar_date::date as calendar_date, is_business_day::boolean as is_business_day,
     business_day_seq::integer as business_day_seq
@@ -186,7 +186,7 @@ select strftime(m, '%Y-%m') as month, m::date as first_day,
 from range(strptime({start} || '-01', '%Y-%m-%d'), strptime({end} || '-01', '%Y-%m-%d')
            + interval 1 month, interval 1 month) as t(m);
 
--- §4 measures: one row per case, its measure, region, cohort month and whether it is met ------
+-- measures (docs/methodology.md#measures): one row per case, its measure, region, cohort month and whether it is met ------
 
 create temp table cases (measure_code varchar, region_code varchar, month varchar, met boolean);
 
@@ -348,8 +348,8 @@ from releases as r
 left join night as n using (event_id);
 
 -- SL015A/B, SL016, SL017A/B: events of the checkpoint's kind (LICENCE, or CO/SSO) with that
--- check in the month, met by its status; the event's region (§4: an event's region is its
--- region_code, latest state). §4 leaves open an event with two such checks in one month: the
+-- check in the month, met by its status; the event's region (docs/methodology.md#measures: an event's region is its
+-- region_code, latest state). The methodology leaves open an event with two such checks in one month: the
 -- latest one is taken (this landing has none, so the comparison does not test the choice)
 insert into cases
 with checkpoints(checkpoint, measure_code, event_kind, good) as (

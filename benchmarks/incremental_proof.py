@@ -1,4 +1,5 @@
-"""The incremental refresh against a build from scratch (DESIGN §11): the two refreshes the
+"""The incremental refresh against a build from scratch (docs/methodology.md#incremental-refresh):
+the two refreshes the
 property test (tests/test_incremental_refresh.py) compares, and a replay of the demo's
 deliveries in the order they arrive.
 

@@ -5,8 +5,9 @@
 
 A yardstick for the pipeline's speed (benchmarks/bench.py): what a competent analyst would
 write to compute four measures straight from the landing CSV files, with no DuckDB, no dbt and
-no Dagster. It follows DESIGN §3 (landing-zone contract) and §4 (methodology), with the exact
-semantics of the dbt models where DESIGN leaves room:
+no Dagster. It follows docs/methodology.md#landing-contract (landing-zone contract) and
+docs/methodology.md#measures (methodology), with the exact
+semantics of the dbt models where the methodology (docs/methodology.md) leaves room:
 
 - Files: `<landing>/<extract>/<extract>_<YYYY-MM>[_rN].csv`, months in [start, end] only (the
   months the pipeline ingests for that range); the highest revision of each month wins;
@@ -198,7 +199,7 @@ class BusinessCalendar:
         )
 
     def add_business_days(self, dates: pd.Series, days: pd.Series) -> pd.Series:
-        """The days-th business day strictly after each date (DESIGN §4)."""
+        """The days-th business day strictly after each date (docs/methodology.md#measures)."""
         due = (dates.map(self.seq_of_date) + days).map(self.date_of_seq)
         outside = due.isna() & dates.notna()
         if outside.any():

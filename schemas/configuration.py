@@ -6,12 +6,14 @@ rule, e.g. `targets.csv: line 4: column target is '1.2', expected a proportion b
 `first_breach` turns pandera's failure cases into that line; the reviewed-decisions file of the
 quality gate (schemas/quality.py) is reported the same way.
 
-- Targets (DESIGN §5; columns of the dbt seed `targets`): a known measure code, a performance
+- Targets (docs/methodology.md#targets; columns of the dbt seed `targets`): a known measure code, a
+performance
   year such as 2024-25, a known geography (`*` for every geography, England and Wales or a
   region), END_STATE or INTERIM (an INTERIM target names a geography: ramp-up targets are set
   region by region), a proportion between 0 and 1, an optional tolerance between 0 and 1, a
   source, and one target per measure, year, geography and type.
-- Rating moderations (DESIGN §7; columns of the dbt seed `rating_moderations`): a region, a
+- Rating moderations (docs/methodology.md#ratings; columns of the dbt seed `rating_moderations`): a
+region, a
   performance year the pipeline has data for, a rating 1 to 4, a reason, who decided and when,
   and one moderation per region and year.
 """

@@ -1,6 +1,7 @@
 """Landing-zone data contracts: the columns, types, codes and keys of every raw extract.
 
-This module is the one place the landing-zone contract of DESIGN §3 is written down. Everything
+This module is the one place the landing-zone contract of docs/methodology.md#landing-contract is
+written down. Everything
 else (the ingestion assets, the demo data generator's tests, the dbt sources) reads it from here.
 Each extract is declared as data (`Extract` and `Column`); `column_rules()` lists each column's
 checks once, and from that list `sql_checks()` gives the DuckDB predicates ingestion checks a

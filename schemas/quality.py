@@ -1,4 +1,5 @@
-"""Data-quality rules (DESIGN §6): pandera checks over partition profiles and measure series.
+"""Data-quality rules (docs/methodology.md#quality-periods-and-the-publication-gate): pandera
+checks over partition profiles and measure series.
 
 Rules run over two frames:
 - partition profiles (one row per extract, region and month, written at ingest by
@@ -22,7 +23,8 @@ describes each):
 - in_person_share (contacts profile), measure_jump (measure series): a share moves far from
   both its trailing median and the previous month;
 - vanished_records (events and requirements): records not terminated in the previous month's
-  file and absent from this month's exceed a share of those records (DESIGN §3: a data defect;
+  file and absent from this month's exceed a share of those records
+  (docs/methodology.md#landing-contract: a data defect;
   the pipeline ends such a record with its last file). The counts (`open_keys_before`,
   `vanished_keys`) come from the raw files (orchestration/warehouse/quality.vanished_counts).
 

@@ -1,4 +1,5 @@
-"""Business days: the shipped calendar seed and the dbt macro add_business_days (DESIGN §4)."""
+"""Business days: the shipped calendar seed and the dbt macro add_business_days
+(docs/methodology.md#measures)."""
 
 import csv
 from datetime import date

@@ -1,4 +1,5 @@
-"""Real delivery patterns through the real pipeline (DESIGN §3, §4, §9): a month not delivered,
+"""Real delivery patterns through the real pipeline (docs/methodology.md#landing-contract,
+docs/methodology.md#measures, docs/methodology.md#operations): a month not delivered,
 fields completed by a re-delivery, a release-night check dated the day after release, a
 termination recorded late, a vanished event and a truncated transfer.
 
@@ -37,7 +38,8 @@ CO = dict(event_type="CO", main_offence_category="THEFT", expected_end_date="202
 
 EVENTS = {
     # E5 (X5, London) is open in January's and February's files; March's file records its
-    # termination, backdated to 20 January (DESIGN §3: a state changed during March).
+    # termination, backdated to 20 January (docs/methodology.md#landing-contract: a state changed
+    # during March).
     "E5": dict(crn="X5", region_code="N07", start_date="2023-06-01", **CO),
     # E6 (X6, Wales) is open in January's file and missing from February's: it has vanished,
     # until February's events are re-delivered with it.

@@ -1,4 +1,5 @@
-"""Historic ratings (DESIGN §7 "History"): the PTRS 2010/11 trust ratings (seed 000) and the
+"""Historic ratings (docs/methodology.md#ratings "History"): the PTRS 2010/11 trust ratings (seed
+000) and the
 2006 Offender Management Inspection scoring of Cumbria (seed 004, Appendix 3), against golden
 values worked out by hand from the published documents."""
 

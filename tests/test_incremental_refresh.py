@@ -1,4 +1,5 @@
-"""The proof of the incremental refresh (DESIGN §11): deliveries applied one batch at a time,
+"""The proof of the incremental refresh (docs/methodology.md#incremental-refresh): deliveries
+applied one batch at a time,
 refreshed incrementally after each, give after every batch exactly the warehouse a build from
 scratch of the same landing zone gives (every table, `except all` both ways).
 
@@ -147,7 +148,8 @@ def test_an_incremental_refresh_equals_a_build_from_scratch_after_every_delivery
         assert problems == [], f"seed {seed}, batch {number} ({kinds}): {problems}"
         assert table_count(incremental) > 100
     # every kind of event happened, and after the first batch every refresh was incremental,
-    # but the one that received a month before the first of its extract (DESIGN §11)
+    # but the one that received a month before the first of its extract
+    # (docs/methodology.md#incremental-refresh)
     assert {"rejected", "killed", "review"} <= set(kinds), kinds
     assert kinds.count("full") == 1 + steps[0]["first_month_moves"], kinds
 

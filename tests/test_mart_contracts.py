@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from orchestration.dbt_project import ensure_manifest
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-{#- add_business_days(d, n): the n-th business day strictly after date d (DESIGN §4).
+{#- add_business_days(d, n): the n-th business day strictly after date d (docs/methodology.md#measures).
     When d is not a business day, counting starts at the next business day. business_day_seq
     counts business days up to and including each date, so the answer is the business day whose
     sequence number is d's plus n. A date whose answer falls outside the calendar seed

@@ -1,4 +1,4 @@
-{#- Target attainment (DESIGN §5): MET when performance is on the right side of the target for
+{#- Target attainment (docs/methodology.md#targets): MET when performance is on the right side of the target for
     the measure's polarity; NEAR_MISS when it misses by no more than the tolerance (in the
     target's own units: 0.03 is 3 percentage points for a proportion); else MISSED. Null when
     there is no performance or no target. A hair of slack (1e-9) keeps a figure that equals a

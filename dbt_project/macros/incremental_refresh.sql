@@ -1,4 +1,4 @@
-{#- Incremental refresh (DESIGN §11): what one refresh changes, and the models that update only
+{#- Incremental refresh (docs/methodology.md#incremental-refresh): what one refresh changes, and the models that update only
     that. The pipeline builds a copy of the warehouse and attaches the warehouse as it was after
     the last successful refresh, read-only, as `previous`
     (orchestration/defs/warehouse.py); the copy replaces the warehouse only when the build

@@ -1,7 +1,7 @@
 {#- Latest state of each key across monthly deliveries: the newest month holding the key wins,
     then the highest revision, then the last line of the file.
 
-    In an incremental refresh (DESIGN §11) only the keys a changed delivery can affect are
+    In an incremental refresh (docs/methodology.md#incremental-refresh) only the keys a changed delivery can affect are
     recomputed (changed_keys); the model's pre-hook (delete_changed_keys) has deleted their
     old state. A months' files that did not change are what they were at the last refresh, so
     a key's latest state is the best of: its rows in the changed months' files, and its state

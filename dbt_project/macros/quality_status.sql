@@ -1,4 +1,4 @@
-{#- The one precedence of quality statuses (DESIGN §6): SUPPRESS > WARN > CAVEAT > OK. Where
+{#- The one precedence of quality statuses (docs/methodology.md#quality-periods-and-the-publication-gate): SUPPRESS > WARN > CAVEAT > OK. Where
     several statuses apply to a cell, the strictest wins. quality_severity turns a status into
     its rank (4 to 1), quality_status_of turns the highest rank back into the status. -#}
 {% macro quality_severity(status) -%}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mkdocs.structure.files import File
 
-from orchestration.dictionary import model_docs
+from orchestration.publication.dictionary import model_docs
 from schemas.contracts import EXTRACTS, REFERENCE_EXTRACTS, sql_checks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,16 +36,6 @@ MEASURE_SEEDS = {
     "ratings/rating_measures": "Measures in the regional ratings",
 }
 
-# Code comments and dbt descriptions cite the design's sections ("DESIGN §4") and the source
-# documents ("seed 001"): on these pages each becomes a link to the methodology.
-DESIGN_ANCHORS = {
-    "1": "purpose-and-shape", "2": "purpose-and-shape", "3": "landing-contract",
-    "4": "measures", "5": "targets", "6": "quality-periods-and-the-publication-gate",
-    "7": "ratings", "8": "publication", "9": "operations", "10": "constraints-of-the-stack",
-    "11": "incremental-refresh",
-}  # fmt: skip
-
-
 # How each kind of extract is cut into files (schemas/contracts.py, `Extract.grain`).
 GRAINS = {
     "snapshot": "Snapshot: a month's file holds every record active in the month and every "
@@ -56,9 +46,11 @@ GRAINS = {
 
 
 def _cite(text: str) -> str:
+    """Code comments and dbt descriptions cite the methodology ("docs/methodology.md#measures")
+    and the source documents ("seed 001"): on these pages each becomes a link to it."""
     text = re.sub(
-        r"DESIGN §(\d+)",
-        lambda m: f"[methodology](../methodology.md#{DESIGN_ANCHORS[m.group(1)]})",
+        r"docs/methodology\.md(#[a-z-]+)?",
+        lambda m: f"[methodology](../methodology.md{m.group(1) or ''})",
         text,
     )
     return re.sub(r"\bseed (00\d)", r"[source \1](../methodology.md#sources)", text)

@@ -146,7 +146,7 @@ def dbt_failures(run_results: Mapping[str, Any]) -> list[str]:
 
 class WarehouseConfig(dg.Config):
     """`full_refresh`: rebuild every model from every delivery, not only what the deliveries
-    since the last refresh change (DESIGN §11)."""
+    since the last refresh change (docs/methodology.md#incremental-refresh)."""
 
     full_refresh: bool = False
 

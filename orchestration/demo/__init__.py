@@ -1,6 +1,7 @@
 """Synthetic landing zone for demos and tests: `generate_landing` writes every monthly delivery.
 
-Deliveries behave like real ones (DESIGN §3): each is cut as known when it was extracted (a
+Deliveries behave like real ones (docs/methodology.md#landing-contract): each is cut as known when
+it was extracted (a
 seeded time early in the following month), fields completed later arrive in re-deliveries
 (`_r2`, `_r3`), late-recorded terminations show backdated in a later month's snapshot, and
 every file has a control file (`.ctl`) and the extraction time as its modification time.

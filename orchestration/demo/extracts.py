@@ -1,4 +1,4 @@
-"""The landing-zone layout as the demo generator writes it (DESIGN §3).
+"""The landing-zone layout as the demo generator writes it (docs/methodology.md#landing-contract).
 
 Column order, kinds and code lists come from the landing-zone contract (schemas/contracts.py);
 this module adds what only the generator needs: the date a `shift_dates` defect moves, the
@@ -73,7 +73,8 @@ LAYOUTS: dict[str, ExtractLayout] = {
 
 MONTHLY_EXTRACTS: tuple[str, ...] = tuple(LAYOUTS)
 
-# Fields completed after the month's first delivery (DESIGN §3), by extract: a delivery shows
+# Fields completed after the month's first delivery (docs/methodology.md#landing-contract), by
+# extract: a delivery shows
 # them only once recorded (a contact's outcome is NOT_RECORDED until then), and these extracts
 # are the ones re-delivered (`_r2`, `_r3`) with the same rows and the field filled in.
 LATE_FIELDS: dict[str, str] = {

@@ -21,7 +21,7 @@ What a file can know (streams added later, so the draws above never change):
 - a contact's outcome is recorded on the day for about 85% of contacts, up to 60 days later
   for the rest (`contact_recording`); a recall's Part B, a parole report and a handover meeting
   are recorded on their date; `as_delivered` hides what a delivery extracted on a given date
-  cannot know yet (DESIGN §3 fields completed later);
+  cannot know yet (docs/methodology.md#landing-contract fields completed later);
 - about 10% of release-night accommodation checks are dated the day after release
   (`release_night`); `extractions` times the deliveries (see `writer`).
 
@@ -127,7 +127,8 @@ PAROLE_SHARE = 0.18  # licences (custodial >= 48 months) with a parole report
 INDETERMINATE_SHARE = 0.3
 RELEASE_NIGHT_NEXT_DAY_SHARE = 0.10  # release-night checks dated the day after release
 
-# Recording lags: what a delivery can know (DESIGN §3 "fields completed later").
+# Recording lags: what a delivery can know (docs/methodology.md#landing-contract "fields completed
+# later").
 CONTACT_RECORDED_LATE_SHARE = 0.15  # outcomes not recorded on the day of the contact
 CONTACT_RECORDING_LAG_DAYS = (1, 60)  # uniform, for the late ones
 TERMINATION_RECORDED_LATE_SHARE = 0.10  # event / requirement terminations recorded late
@@ -251,7 +252,8 @@ class Calendar:
         self.busdaycal = np.busdaycalendar(holidays=self.holidays)
 
     def add(self, days: np.ndarray, n) -> np.ndarray:
-        """The n-th business day strictly after each date (DESIGN §4 add_business_days)."""
+        """The n-th business day strictly after each date (docs/methodology.md#measures
+        add_business_days)."""
         return np.busday_offset(days, n, roll="backward", busdaycal=self.busdaycal)
 
     def back(self, days: np.ndarray, n) -> np.ndarray:

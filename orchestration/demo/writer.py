@@ -3,9 +3,10 @@
 `generate_landing` runs the simulation, cuts each delivery as it was known when extracted,
 applies the defects (built-in unification defects and injected ones), and writes CSV (UTF-8,
 header, ISO dates, empty = null, `\\n` line ends) or Parquet (dates as date32, strings as
-string, integers as int64) with the columns of DESIGN §3 in order.
+string, integers as int64) with the columns of docs/methodology.md#landing-contract in order.
 
-Deliveries (DESIGN §3): month M's first delivery `<extract>_<M>.<fmt>` is extracted on day 1 to
+Deliveries (docs/methodology.md#landing-contract): month M's first delivery `<extract>_<M>.<fmt>`
+is extracted on day 1 to
 4 of M+1 between 02:00 and 05:59 Europe/London (`extraction_time`: seeded, never the clock).
 Extracts with a field completed later (`X.LATE_FIELDS`) are re-delivered with the same rows:
 `_r2` on day 1 to 4 of M+2, and `_r3` on day 1 to 4 of M+4 when a late field was recorded in
@@ -54,7 +55,8 @@ from orchestration.demo.simulate import (
 )
 
 FORMATS = ("csv", "parquet")
-# CSV as DESIGN §3 has it: header, comma, `\n`, empty = null, quotes only where needed. The
+# CSV as docs/methodology.md#landing-contract has it: header, comma, `\n`, empty = null, quotes
+# only where needed. The
 # pyarrow writer (much faster than pandas) cannot quote "only where needed", so it is used
 # unquoted and refuses values that would need quotes; those files go through pandas.
 _PLAIN_CSV = pacsv.WriteOptions(quoting_style="none", quoting_header="none", eol="\n")

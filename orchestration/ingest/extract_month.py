@@ -2,7 +2,8 @@
 
 `load_partition` is what each monthly ingest asset runs; the file is read and checked (contract,
 row rules, profile) in DuckDB by orchestration/ingest/checked_file.py. A delivery whose control file
-(DESIGN §3) disagrees with it is rejected as a truncated or corrupted transfer; the extraction
+(docs/methodology.md#landing-contract) disagrees with it is rejected as a truncated or corrupted
+transfer; the extraction
 time (control file, else the file's modification time, marked as assumed) goes into the load
 ledger, where dbt reads it to decide when a case is final. Besides the raw Parquet and the
 quarantine it writes the month's quality profile (orchestration/ingest/profiling.py) from every

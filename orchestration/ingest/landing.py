@@ -10,7 +10,8 @@ no partition (a 13th month, before April 2019, or not yet ended), a folder where
 be, two files claiming the same month and revision, a control file without its delivery.
 Such files never feed a month. Hidden files (names starting with '.') are ignored.
 
-A delivery may come with a control file of the same name plus `.ctl` (DESIGN §3): JSON with
+A delivery may come with a control file of the same name plus `.ctl`
+(docs/methodology.md#landing-contract): JSON with
 `extracted_at` (ISO 8601), `row_count` (data rows) and `sha256` (of the delivered file).
 `read_control` reads and checks its shape; `Extraction` is when the data were extracted, from
 the control file or, without one, the file's modification time (recorded as an assumption).
@@ -158,7 +159,8 @@ def delivered_months(landing_dir: Path, extracts: list[str] | tuple[str, ...]) -
 
 
 class ControlFileError(ValueError):
-    """A control file that cannot be read or lacks what DESIGN §3 requires."""
+    """A control file that cannot be read or lacks what docs/methodology.md#landing-contract
+    requires."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ class Extraction:
 
 def read_control(delivery: LandingFile) -> Control | None:
     """The delivery's control file, or None when there is none. Raises ControlFileError (what
-    is wrong, in one line) when it is not the JSON DESIGN §3 asks for.
+    is wrong, in one line) when it is not the JSON docs/methodology.md#landing-contract asks for.
     A timestamp without an offset is taken as Europe/London time."""
     path = delivery.control_path
     if not path.is_file():

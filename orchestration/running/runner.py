@@ -5,7 +5,8 @@ partition range (each extract-month its own partition's materialisation; a bad f
 its own extract-month), then, if every load succeeded, rebuilds everything downstream in one
 run. A quality gate that holds an edition back is reported, not raised: the marts and the
 analyst snapshot are still built. An extract-month not delivered (yet) between the first and
-the last month delivered is a gap (DESIGN §9): reported, not a failure; the cells that need it
+the last month delivered is a gap (docs/methodology.md#operations): reported, not a failure; the
+cells that need it
 stay provisional (int_case_window_holds). When nothing was loaded and nothing the refresh
 reads has changed (orchestration/running/refresh_state.py), the outputs are current and the refresh
 is
@@ -176,7 +177,8 @@ def run_pipeline(
 ) -> RunSummary:
     """Ingest the months in [start, end] that need it, then refresh everything downstream
     (unless nothing it reads has changed since the last refresh and `force` is not set).
-    The warehouse is refreshed incrementally (DESIGN §11) unless `full_refresh` or `force`.
+    The warehouse is refreshed incrementally (docs/methodology.md#incremental-refresh) unless
+    `full_refresh` or `force`.
 
     With `quiet`, what the steps print (dbt's log among it) goes to a file under
     `<data>/logs/` instead of the terminal; the summary names the file. `progress` is called

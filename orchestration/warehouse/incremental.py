@@ -1,4 +1,5 @@
-"""Incremental refresh of the warehouse (DESIGN §11): which build a refresh needs, and the
+"""Incremental refresh of the warehouse (docs/methodology.md#incremental-refresh): which build a
+refresh needs, and the
 building copy that replaces the warehouse only when the build succeeds.
 
 dbt builds `<data>/building/warehouse.duckdb`: for an incremental build a copy of the

@@ -1,4 +1,5 @@
-"""Quality flags from the data (DESIGN §6): profiles and measures in, reviewed flags out.
+"""Quality flags from the data (docs/methodology.md#quality-periods-and-the-publication-gate):
+profiles and measures in, reviewed flags out.
 
 - `months_checks` / `partition_checks`: the extract rules for the months of an extract a load
   wrote (or one month), each against the earlier months' profiles on disk, in one pass (the
@@ -176,7 +177,8 @@ def vanished_counts(
 ) -> pd.DataFrame:
     """For each month M+1 whose previous month M is loaded too (only those in `months` when
     given) and each region: records not terminated in M's raw file (`open_keys_before`, by
-    their region there) and how many of them M+1's file lacks (`vanished_keys`). DESIGN §3:
+    their region there) and how many of them M+1's file lacks (`vanished_keys`).
+    docs/methodology.md#landing-contract:
     such a record has vanished. A record M+1 delivered but a row rule set aside (its
     quarantine) has not vanished: its own rule flags it."""
     columns = ["extract", "month", "region_code", *VANISHED_COLUMNS]

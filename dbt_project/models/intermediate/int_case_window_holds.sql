@@ -1,4 +1,4 @@
--- What keeps a case provisional (DESIGN §4): one row per case window (measure, cohort month,
+-- What keeps a case provisional (docs/methodology.md#measures): one row per case window (measure, cohort month,
 -- closing date) and extract-month that holds it. A case is final once
 --   (a) every month from its cohort month through the month its window closes has an accepted
 --       delivery of every extract the measure reads (int_measure_sources), the delivery of the

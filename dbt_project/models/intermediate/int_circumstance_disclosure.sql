@@ -1,4 +1,4 @@
--- Disclosure control of the circumstances tables (DESIGN §8): which counts are confidential [c].
+-- Disclosure control of the circumstances tables (docs/methodology.md#publication): which counts are confidential [c].
 --
 -- A table is one topic, checkpoint and period. Its cells are people by category (each status
 -- and TOTAL) for England and Wales and for every value of every breakdown. They are tied by

@@ -2,7 +2,7 @@
 -- or SUPPRESS, with every reason. Publication reads this table to mask suppressed cells with [x]
 -- and to note caveats; the publication gate blocks an edition with a WARN cell in its window.
 --
--- Sources (DESIGN §6):
+-- Sources (docs/methodology.md#quality-periods-and-the-publication-gate):
 -- - the known-period seed (known_quality_periods), for measures and extracts alike;
 -- - flags from the data (data_quality_flags, the pandera rules of schemas/quality.py): an
 --   unreviewed flag is WARN, a reviewed one SUPPRESS (decision suppress) or OK (decision

@@ -1,6 +1,6 @@
 -- Persons as described in each month's persons file (characteristics can be recorded later, so
 -- SL040 reads the month's own file, not the latest state). One row per person and month. An
--- incremental refresh replaces the months whose persons file changed (DESIGN §11).
+-- incremental refresh replaces the months whose persons file changed (docs/methodology.md#incremental-refresh).
 {{ config(
     materialized="incremental",
     incremental_strategy="append",

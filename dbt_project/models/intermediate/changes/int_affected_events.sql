@@ -1,4 +1,4 @@
--- The events whose cases an incremental refresh recomputes (DESIGN §11): an event that changed,
+-- The events whose cases an incremental refresh recomputes (docs/methodology.md#incremental-refresh): an event that changed,
 -- or whose contacts, sentence plans, requirements or checks changed (the event-based measures
 -- SL004, SL005, SL006, SL012, SL013, SL014, the checkpoint measures and the circumstance
 -- checks), or whose person's characteristics changed (the circumstance checks: the latest

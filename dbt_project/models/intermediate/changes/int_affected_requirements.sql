@@ -1,4 +1,4 @@
--- The requirements whose cases an incremental refresh recomputes (DESIGN §11): a requirement
+-- The requirements whose cases an incremental refresh recomputes (docs/methodology.md#incremental-refresh): a requirement
 -- that changed, or whose unpaid work sessions changed (SL027, SL029, SL033). Empty in a full
 -- build.
 select requirement_id from {{ ref('int_requirements_changes') }}

@@ -1,4 +1,4 @@
--- The inspection league table (DESIGN §7, seed 001): one row per organisation inspected, from
+-- The inspection league table (docs/methodology.md#ratings, seed 001): one row per organisation inspected, from
 -- its latest inspection (newest published_date, then highest inspection_id), with its total
 -- score, banded rating and rank within the framework (rank(): equal totals share a rank and the
 -- next rank skips), the previous inspection's total and rating when re-inspected, and the

@@ -1,4 +1,4 @@
--- Every HMIP inspection scored and banded (DESIGN §7, seed 001): one row per inspection, its
+-- Every HMIP inspection scored and banded (docs/methodology.md#ratings, seed 001): one row per inspection, its
 -- number of standards, total score (each standard's points from seed inspection_rating_scores:
 -- Outstanding 3, Good 2, Requires improvement 1, Inadequate 0), the standards rated each way,
 -- and its overall rating from seed inspection_rating_bands by framework, number of standards

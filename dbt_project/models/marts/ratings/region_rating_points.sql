@@ -1,4 +1,4 @@
--- The regional scorecard's points (DESIGN §7): one row per region, performance year and rated
+-- The regional scorecard's points (docs/methodology.md#ratings): one row per region, performance year and rated
 -- measure (seed rating_measures), tracing each point back to the year's target attainment.
 --
 -- Outcome of a measure for a region and year, from target_attainment (months in a suppressed

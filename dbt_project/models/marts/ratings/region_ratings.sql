@@ -1,4 +1,4 @@
--- The regional scorecard (DESIGN §7): one row per region and performance year. The score is
+-- The regional scorecard (docs/methodology.md#ratings): one row per region and performance year. The score is
 -- the points earned as a percentage of the maximum over the measures that count
 -- (region_rating_points); the data-driven rating (1 to 4) is the highest band of the seed
 -- rating_bands whose min_score the score reaches. A moderation (stg_rating_moderations: the
