@@ -63,10 +63,11 @@ demo-data: setup
 run: setup demo-data
 	$(BIN)/probation-pipeline run
 
-# Every tier (unit, pipeline, operations: pytest markers, tests/conftest.py) on two workers
-# (the tests of one shared pipeline run kept together); test-fast runs the unit tier alone.
+# The documentation site built strictly (a broken link fails), then every tier (unit, pipeline,
+# operations: pytest markers, tests/conftest.py) on two workers (the tests of one shared
+# pipeline run kept together); test-fast runs the unit tier alone.
 PYTEST_WORKERS ?= 2
-test: setup
+test: setup docs-build
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=12
 
@@ -94,6 +95,7 @@ automation-status: setup dagster-home
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
