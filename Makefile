@@ -79,7 +79,7 @@ ui: setup dagster-home
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
 # The nightly schedule and the re-delivery sensor, on or off, in the instance `make ui` shows
-# (README, "Schedules and sensors"); the UI's Automation page does the same.
+# (docs/operator.md, "Schedules and sensors"); the UI's Automation page does the same.
 DAGSTER_CLI = DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster
 automation-on: setup dagster-home
 	$(DAGSTER_CLI) schedule start nightly_schedule -m orchestration.definitions
@@ -100,7 +100,7 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-# Scale 1.0, 15 months plus a sixteenth, against a floor and a pandas peer (README "Benchmark").
+# Scale 1.0, 15 months plus a sixteenth, against a floor and a pandas peer (docs/developer.md, "Benchmark").
 # The generated landing data are cached in $(DATA)/bench; BENCH_ARGS passes options through.
 bench: setup
 	$(BIN)/python benchmarks/bench.py --cache "$(DATA)/bench" $(BENCH_ARGS)
@@ -110,7 +110,7 @@ quality-benchmark: setup
 
 # Everything the pipeline can build again, never a release: the published editions and their
 # release log (<data>/published, or PROBATION_PUBLISHED_DIR elsewhere) stay. Removing them is a
-# deliberate act by hand (README, "Releases and their trail").
+# deliberate act by hand (docs/statistician.md, "The release trail").
 DBT_ARTEFACTS ?= dbt_project/target dbt_project/logs
 clean:
 	@if [ -d "$(DATA)" ]; then \
