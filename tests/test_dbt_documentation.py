@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from orchestration.dbt_project import ensure_manifest
+from orchestration.warehouse.dbt_project import ensure_manifest
 
 pytestmark = pytest.mark.unit
 

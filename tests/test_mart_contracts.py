@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from orchestration.dbt_project import ensure_manifest
+
+from orchestration.warehouse.dbt_project import ensure_manifest
 
 pytestmark = pytest.mark.unit
 
