@@ -48,7 +48,10 @@ coverage_holds as (
     from needed as n
     left join loads as l on l.extract = n.extract and l.month = n.extract_month
     where l.extract is null
-       or (n.extract_month = n.closing_month and not coalesce(l.extracted_on > n.window_end_date, false))
+       or (
+           n.extract_month = n.closing_month
+           and not coalesce(l.extracted_on > n.window_end_date, false)
+       )
 ),
 
 late_field_holds as (

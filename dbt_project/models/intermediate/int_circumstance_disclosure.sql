@@ -85,7 +85,8 @@ pass_{{ i + 1 }} as materialized (
     select
         p.cell_id,
         p.people,
-        p.confidential or p.cell_id in (select cell_id from complements_{{ i }}) as confidential,
+        p.confidential
+            or p.cell_id in (select c.cell_id from complements_{{ i }} as c) as confidential,
         p.primary_suppression
     from pass_{{ i }} as p
 ),

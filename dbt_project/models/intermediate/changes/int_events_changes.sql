@@ -1,3 +1,3 @@
--- The events records (key: event_id) whose latest state this refresh changed: 'added' rows hold the new
--- state, 'removed' rows the state after the last refresh (DESIGN §11). Empty in a full build.
+-- The events records (key: event_id) whose latest state this refresh changed: 'added' rows hold the
+-- new state, 'removed' rows the state after the last refresh (DESIGN §11). Empty in a full build.
 {{ staging_changes('stg_events', 'events', 'event_id', vanished=true) }}

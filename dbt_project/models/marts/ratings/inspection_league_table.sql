@@ -22,9 +22,17 @@ areas as (
         successor_region_codes as area_region_codes
     from {{ ref('providers') }}
     union all
-    select 'REGION', region_code, region_code from {{ ref('regions') }}
+    select
+        'REGION' as organisation_type,
+        region_code as organisation_code,
+        region_code as area_region_codes
+    from {{ ref('regions') }}
     union all
-    select 'PDU', pdu_code, region_code from {{ ref('pdus') }}
+    select
+        'PDU' as organisation_type,
+        pdu_code as organisation_code,
+        region_code as area_region_codes
+    from {{ ref('pdus') }}
 ),
 
 latest as (

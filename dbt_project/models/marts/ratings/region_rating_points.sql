@@ -7,8 +7,8 @@
 --   at least the measure's exceptional_margin (in the measure's polarity: lower is better for
 --   SL028); MET, NEAR_MISS, MISSED: as target_attainment says;
 -- - NO_TARGET (no target for the region and year), NO_VALID_MONTH (every month suppressed, or
---   none loaded since the measure became valid), NO_CASES (valid months but no cases): no points, and the
---   measure does not count toward the maximum.
+--   none loaded since the measure became valid), NO_CASES (valid months but no cases): no points,
+--   and the measure does not count toward the maximum.
 -- Points per outcome come from the seed rating_points; a measure counts when its weight is
 -- above 0 and it has an outcome that earns points. weighted_points = points x weight;
 -- max_points = the best outcome's points x weight.
@@ -25,7 +25,8 @@ years as (
     -- silently lacks a row
     select distinct {{ performance_year('month') }} as performance_year
     from {{ ref('measure_monthly') }}
-    where {{ performance_year('month') }} in (select performance_year from {{ ref('int_targets') }})
+    where {{ performance_year('month') }}
+        in (select t.performance_year from {{ ref('int_targets') }} as t)
 ),
 
 grid as (
