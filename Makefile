@@ -92,8 +92,13 @@ automation-status: setup dagster-home
 	@$(DAGSTER_CLI) schedule list -m orchestration.definitions 2>/dev/null | grep -E '^(Schedule|Cron)'
 	@$(DAGSTER_CLI) sensor list -m orchestration.definitions 2>/dev/null | grep -E '^Sensor'
 
+# ruff, then sqlfluff over the dbt models' SQL (.sqlfluff: dbt's templater against an empty
+# in-memory DuckDB, so no data folder or warehouse is needed). pre-commit runs the same checks.
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models
+# mypy: its line goes here (added with its own configuration)
 
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
