@@ -93,9 +93,14 @@ automation-status: setup dagster-home
 	@$(DAGSTER_CLI) schedule list -m orchestration.definitions 2>/dev/null | grep -E '^(Schedule|Cron)'
 	@$(DAGSTER_CLI) sensor list -m orchestration.definitions 2>/dev/null | grep -E '^Sensor'
 
+# ruff, mypy (pyproject.toml), then sqlfluff over the dbt models' SQL (.sqlfluff: dbt's templater
+# against an empty in-memory DuckDB, so no data folder or warehouse is needed). pre-commit runs
+# the same checks.
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/sqlfluff lint dbt_project/models
 
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

@@ -1,5 +1,5 @@
--- What keeps a case provisional (docs/methodology.md#measures): one row per case window (measure, cohort month,
--- closing date) and extract-month that holds it. A case is final once
+-- What keeps a case provisional (docs/methodology.md#measures): one row per case window (measure,
+-- cohort month, closing date) and extract-month that holds it. A case is final once
 --   (a) every month from its cohort month through the month its window closes has an accepted
 --       delivery of every extract the measure reads (int_measure_sources), the delivery of the
 --       closing month extracted after the window closed; and
@@ -48,7 +48,10 @@ coverage_holds as (
     from needed as n
     left join loads as l on l.extract = n.extract and l.month = n.extract_month
     where l.extract is null
-       or (n.extract_month = n.closing_month and not coalesce(l.extracted_on > n.window_end_date, false))
+       or (
+           n.extract_month = n.closing_month
+           and not coalesce(l.extracted_on > n.window_end_date, false)
+       )
 ),
 
 late_field_holds as (

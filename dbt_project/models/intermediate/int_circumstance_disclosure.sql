@@ -1,4 +1,5 @@
--- Disclosure control of the circumstances tables (docs/methodology.md#publication): which counts are confidential [c].
+-- Disclosure control of the circumstances tables (docs/methodology.md#publication): which counts
+-- are confidential [c].
 --
 -- A table is one topic, checkpoint and period. Its cells are people by category (each status
 -- and TOTAL) for England and Wales and for every value of every breakdown. They are tied by
@@ -85,7 +86,8 @@ pass_{{ i + 1 }} as materialized (
     select
         p.cell_id,
         p.people,
-        p.confidential or p.cell_id in (select cell_id from complements_{{ i }}) as confidential,
+        p.confidential
+            or p.cell_id in (select c.cell_id from complements_{{ i }} as c) as confidential,
         p.primary_suppression
     from pass_{{ i }} as p
 ),

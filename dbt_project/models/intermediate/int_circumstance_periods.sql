@@ -43,8 +43,9 @@ groups as (
         any_value(g.months_in_period) as months_in_period,
         count(distinct g.month) as months_loaded,
         {{ quality_status_of('max(' ~ quality_severity('q.status') ~ ')') }} as quality_status,
-        coalesce(string_agg(distinct nullif(q.reasons, ''), ' | ' order by nullif(q.reasons, '')), '')
-            as quality_reasons,
+        coalesce(
+            string_agg(distinct nullif(q.reasons, ''), ' | ' order by nullif(q.reasons, '')), ''
+        ) as quality_reasons,
         {{ union_note_keys('q.note_keys') }} as note_keys,
         coalesce(
             string_agg(

@@ -32,7 +32,7 @@ cases as (
         end as allowed_business_days
     from {{ ref('stg_events') }} as e
     inner join definitions as d on list_contains(d.event_types, e.event_type)
-    where e.start_date >= (select min(month) from {{ ref('int_cohort_months') }})
+    where e.start_date >= (select min(cm.month) from {{ ref('int_cohort_months') }} as cm)
       and {{ affected_only('e.event_id', 'int_affected_events', 'event_id') }}
 ),
 
@@ -49,7 +49,7 @@ select
     w.region_code,
     date_trunc('month', w.start_date)::date as month,
     w.window_end_date,
-    exists (
+    exists (  -- noqa: LT01, LT06
         select 1
         from {{ ref('int_in_person_contacts') }} as c
         where c.event_id = w.event_id

@@ -3,5 +3,5 @@
 -- every extract behind it; int_case_window_holds to tell when a measure's case is provisional.
 select distinct c.measure_code, trim(s.extract) as extract
 from {{ ref('measure_catalogue') }} as c
-cross join unnest(string_split(c.source_extracts, ';')) as s(extract)
+cross join unnest(string_split(c.source_extracts, ';')) as s (extract)
 where c.source_extracts is not null and trim(s.extract) <> ''

@@ -26,7 +26,7 @@ events as (
 first_attendance as (
     select c.event_id, min(c.contact_date) as first_attended_date
     from {{ ref('stg_contacts') }} as c
-    inner join events as e using (event_id)
+    inner join events using (event_id)
     where c.outcome = 'ATTENDED'
     group by c.event_id
 ),
@@ -47,7 +47,7 @@ select
     w.region_code,
     date_trunc('month', w.first_attended_date)::date as month,
     w.window_end_date,
-    exists (
+    exists (  -- noqa: LT01, LT06
         select 1
         from {{ ref('stg_sentence_plans') }} as p
         where p.event_id = w.event_id

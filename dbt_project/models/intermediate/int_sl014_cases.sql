@@ -1,9 +1,9 @@
 -- SL014 housed on release: one row per LICENCE event, by the month of release. In the numerator
--- when the event's RELEASE_NIGHT accommodation check, dated on the release date or the day
--- after, found SETTLED or TEMPORARY accommodation; a release with no such check counts as not
--- housed. Where a release has several such checks, the latest (by check date, then check id)
--- is its status. The window closes the day after release (docs/methodology.md#measures), so a check dated then
--- can still arrive in the next month's delivery.
+-- when the event's RELEASE_NIGHT accommodation check, dated on the release date or the day after,
+-- found SETTLED or TEMPORARY accommodation; a release with no such check counts as not housed.
+-- Where a release has several such checks, the latest (by check date, then check id) is its status.
+-- The window closes the day after release (docs/methodology.md#measures), so a check dated then can
+-- still arrive in the next month's delivery.
 {{ config(
     materialized="incremental",
     incremental_strategy="append",

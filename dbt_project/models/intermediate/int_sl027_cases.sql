@@ -12,7 +12,7 @@ with requirements as (
     select requirement_id, region_code, sentence_date
     from {{ ref('stg_requirements') }}
     where requirement_type = 'UPW'
-      and sentence_date >= (select min(month) from {{ ref('int_cohort_months') }})
+      and sentence_date >= (select min(cm.month) from {{ ref('int_cohort_months') }} as cm)
       and {{ affected_only('requirement_id', 'int_affected_requirements', 'requirement_id') }}
 ),
 

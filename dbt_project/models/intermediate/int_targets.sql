@@ -26,7 +26,7 @@ candidates as (
         end as precedence
     from typed as t
     inner join geographies as g
-        on t.geography_code = g.geography_code
+        on g.geography_code = t.geography_code
         or (t.geography_code = '*' and t.target_type = 'END_STATE')
 )
 

@@ -1,13 +1,12 @@
--- Each computed measure by month, for every region and for England and Wales: case-level
--- measures from the landing extracts and aggregated measures from measure_returns. Measures
--- "to be determined" in the catalogue are never computed. Performance is
--- numerator / denominator, unrounded; the national row sums the regions' numerators and
--- denominators. Every measure x region x month in the loaded range has a row: a month with no
--- cases has denominator 0 and a null performance.
--- A cell is provisional (docs/methodology.md#measures) while any of its cases is (int_case_window_holds), or while
--- its own month has no accepted delivery of an extract the measure reads, whether or not any
--- case is visible. provisional_reason names the extract-months that hold it; final_cases
--- counts the cases no later delivery can change.
+-- Each computed measure by month, for every region and for England and Wales: case-level measures
+-- from the landing extracts and aggregated measures from measure_returns. Measures "to be
+-- determined" in the catalogue are never computed. Performance is numerator / denominator,
+-- unrounded; the national row sums the regions' numerators and denominators. Every measure x region
+-- x month in the loaded range has a row: a month with no cases has denominator 0 and a null
+-- performance. A cell is provisional (docs/methodology.md#measures) while any of its cases is
+-- (int_case_window_holds), or while its own month has no accepted delivery of an extract the
+-- measure reads, whether or not any case is visible. provisional_reason names the extract-months
+-- that hold it; final_cases counts the cases no later delivery can change.
 with cohort_months as (
     select * from {{ ref('int_cohort_months') }}
 ),

@@ -1,4 +1,5 @@
--- Latest state of each accommodation_checks record (key: check_id) across every monthly delivery loaded.
+-- Latest state of each accommodation_checks record (key: check_id) across every monthly delivery
+-- loaded.
 {{ config(
     materialized="incremental",
     incremental_strategy="append",

@@ -1,9 +1,9 @@
 -- Latest state of each events record (key: event_id) across every monthly delivery loaded
--- (docs/methodology.md#landing-contract: the newest month holding a key gives its latest state, so a termination recorded
--- late and backdated takes effect). vanished_after_month is set for an event that is not
--- terminated in the newest file holding it and is absent from a later file: it vanished, a data
--- defect (quality rule vanished_records). Measures treat it as active no later than that month,
--- so a vanished event cannot stay active for ever; null for every other event.
+-- (docs/methodology.md#landing-contract: the newest month holding a key gives its latest state, so
+-- a termination recorded late and backdated takes effect). vanished_after_month is set for an event
+-- that is not terminated in the newest file holding it and is absent from a later file: it
+-- vanished, a data defect (quality rule vanished_records). Measures treat it as active no later
+-- than that month, so a vanished event cannot stay active for ever; null for every other event.
 {{ config(
     materialized="incremental",
     incremental_strategy="append",

@@ -1,8 +1,9 @@
--- The load ledger: which landing file (and revision) fed each extract-month, what it held, and
--- when it was extracted (from its control file, or the file's modification time, recorded as an
--- assumption). extracted_on is that moment's date in Europe/London, the date docs/methodology.md#measures compares
--- with the close of a case's window. A table, not a view: the warehouse of the last successful
--- refresh keeps the ledger it was built from, which the next refresh compares with (docs/methodology.md#incremental-refresh).
+-- The load ledger: which landing file (and revision) fed each extract-month, what it held, and when
+-- it was extracted (from its control file, or the file's modification time, recorded as an
+-- assumption). extracted_on is that moment's date in Europe/London, the date
+-- docs/methodology.md#measures compares with the close of a case's window. A table, not a view: the
+-- warehouse of the last successful refresh keeps the ledger it was built from, which the next
+-- refresh compares with (docs/methodology.md#incremental-refresh).
 {{ config(materialized="table") }}
 select
     extract,

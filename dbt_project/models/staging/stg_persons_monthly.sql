@@ -1,6 +1,7 @@
 -- Persons as described in each month's persons file (characteristics can be recorded later, so
 -- SL040 reads the month's own file, not the latest state). One row per person and month. An
--- incremental refresh replaces the months whose persons file changed (docs/methodology.md#incremental-refresh).
+-- incremental refresh replaces the months whose persons file changed
+-- (docs/methodology.md#incremental-refresh).
 {{ config(
     materialized="incremental",
     incremental_strategy="append",

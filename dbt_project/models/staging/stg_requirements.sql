@@ -1,4 +1,5 @@
--- Latest state of each requirements record (key: requirement_id) across every monthly delivery loaded.
+-- Latest state of each requirements record (key: requirement_id) across every monthly delivery
+-- loaded.
 {{ config(
     materialized="incremental",
     incremental_strategy="append",

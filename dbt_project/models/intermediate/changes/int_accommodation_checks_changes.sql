@@ -1,3 +1,4 @@
--- The accommodation_checks records (key: check_id) whose latest state this refresh changed: 'added' rows hold the new
--- state, 'removed' rows the state after the last refresh (docs/methodology.md#incremental-refresh). Empty in a full build.
+-- The accommodation_checks records (key: check_id) whose latest state this refresh changed: 'added'
+-- rows hold the new state, 'removed' rows the state after the last refresh
+-- (docs/methodology.md#incremental-refresh). Empty in a full build.
 {{ staging_changes('stg_accommodation_checks', 'accommodation_checks', 'check_id') }}

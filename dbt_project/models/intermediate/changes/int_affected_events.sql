@@ -1,9 +1,9 @@
--- The events whose cases an incremental refresh recomputes (docs/methodology.md#incremental-refresh): an event that changed,
--- or whose contacts, sentence plans, requirements or checks changed (the event-based measures
--- SL004, SL005, SL006, SL012, SL013, SL014, the checkpoint measures and the circumstance
--- checks), or whose person's characteristics changed (the circumstance checks: the latest
--- state, and the month's own persons file for the months of the event's checks). Empty in a
--- full build.
+-- The events whose cases an incremental refresh recomputes
+-- (docs/methodology.md#incremental-refresh): an event that changed, or whose contacts, sentence
+-- plans, requirements or checks changed (the event-based measures SL004, SL005, SL006, SL012,
+-- SL013, SL014, the checkpoint measures and the circumstance checks), or whose person's
+-- characteristics changed (the circumstance checks: the latest state, and the month's own persons
+-- file for the months of the event's checks). Empty in a full build.
 with checks as (
     select event_id, check_date from {{ ref('stg_accommodation_checks') }}
     union all

@@ -1,3 +1,4 @@
--- The contacts records (key: contact_id) whose latest state this refresh changed: 'added' rows hold the new
--- state, 'removed' rows the state after the last refresh (docs/methodology.md#incremental-refresh). Empty in a full build.
+-- The contacts records (key: contact_id) whose latest state this refresh changed: 'added' rows hold
+-- the new state, 'removed' rows the state after the last refresh
+-- (docs/methodology.md#incremental-refresh). Empty in a full build.
 {{ staging_changes('stg_contacts', 'contacts', 'contact_id') }}

@@ -1,6 +1,8 @@
--- The persons records of the months whose persons file this refresh changed: 'added' rows as
--- now delivered, 'removed' rows as after the last refresh (docs/methodology.md#incremental-refresh). Empty in a full build.
-{%- set columns = 'crn, month, sex, age_band, ethnicity, religion, disability, sexual_orientation' %}
+-- The persons records of the months whose persons file this refresh changed: 'added' rows as now
+-- delivered, 'removed' rows as after the last refresh (docs/methodology.md#incremental-refresh).
+-- Empty in a full build.
+{%- set columns =
+    'crn, month, sex, age_band, ethnicity, religion, disability, sexual_orientation' %}
 -- depends_on: {{ ref('stg_loads') }}
 {% if changes_wanted() %}
 with now as (

@@ -1,3 +1,4 @@
--- The sentence_plans records (key: plan_id) whose latest state this refresh changed: 'added' rows hold the new
--- state, 'removed' rows the state after the last refresh (docs/methodology.md#incremental-refresh). Empty in a full build.
+-- The sentence_plans records (key: plan_id) whose latest state this refresh changed: 'added' rows
+-- hold the new state, 'removed' rows the state after the last refresh
+-- (docs/methodology.md#incremental-refresh). Empty in a full build.
 {{ staging_changes('stg_sentence_plans', 'sentence_plans', 'plan_id') }}

@@ -68,8 +68,9 @@ attainment_quality as (
         t.period,
         max({{ quality_severity('q.status') }}) filter (where q.status <> 'SUPPRESS')
             as severity,
-        coalesce(string_agg(distinct nullif(q.reasons, ''), ' | ' order by nullif(q.reasons, '')), '')
-            as quality_reasons,
+        coalesce(
+            string_agg(distinct nullif(q.reasons, ''), ' | ' order by nullif(q.reasons, '')), ''
+        ) as quality_reasons,
         {{ union_note_keys('q.note_keys') }} as note_keys,
         coalesce(
             string_agg(
@@ -192,15 +193,15 @@ statused as (
             upper(left(cells.category, 1)) || lower(replace(substr(cells.category, 2), '_', ' '))
         ) as category_name,
         case
-            when quality_status = 'SUPPRESS' then 'suppressed'
-            when before_valid_from then 'not applicable'
-            when confidential then 'confidential'
-            when coalesce(denominator, 0) = 0 then 'not applicable'
-            when provisional
-                and coalesce(final_cases, denominator)
-                    < {{ var('provisional_min_final_share') }} * denominator
+            when cells.quality_status = 'SUPPRESS' then 'suppressed'
+            when cells.before_valid_from then 'not applicable'
+            when cells.confidential then 'confidential'
+            when coalesce(cells.denominator, 0) = 0 then 'not applicable'
+            when cells.provisional
+                and coalesce(cells.final_cases, cells.denominator)
+                    < {{ var('provisional_min_final_share') }} * cells.denominator
                 then 'not yet complete'
-            when provisional then 'provisional'
+            when cells.provisional then 'provisional'
             else 'published'
         end as cell_status
     from cells

@@ -1,9 +1,9 @@
--- The inspection league table (docs/methodology.md#ratings, seed 001): one row per organisation inspected, from
--- its latest inspection (newest published_date, then highest inspection_id), with its total
--- score, banded rating and rank within the framework (rank(): equal totals share a rank and the
--- next rank skips), the previous inspection's total and rating when re-inspected, and the
--- organisation's area as successor region codes. An organisation is its type and code together
--- (N03 is both NPS Wales and the Wales region).
+-- The inspection league table (docs/methodology.md#ratings, seed 001): one row per organisation
+-- inspected, from its latest inspection (newest published_date, then highest inspection_id), with
+-- its total score, banded rating and rank within the framework (rank(): equal totals share a rank
+-- and the next rank skips), the previous inspection's total and rating when re-inspected, and the
+-- organisation's area as successor region codes. An organisation is its type and code together (N03
+-- is both NPS Wales and the Wales region).
 with scores as (
     select
         *,
@@ -22,9 +22,17 @@ areas as (
         successor_region_codes as area_region_codes
     from {{ ref('providers') }}
     union all
-    select 'REGION', region_code, region_code from {{ ref('regions') }}
+    select
+        'REGION' as organisation_type,
+        region_code as organisation_code,
+        region_code as area_region_codes
+    from {{ ref('regions') }}
     union all
-    select 'PDU', pdu_code, region_code from {{ ref('pdus') }}
+    select
+        'PDU' as organisation_type,
+        pdu_code as organisation_code,
+        region_code as area_region_codes
+    from {{ ref('pdus') }}
 ),
 
 latest as (

@@ -1,9 +1,9 @@
--- Every HMIP inspection scored and banded (docs/methodology.md#ratings, seed 001): one row per inspection, its
--- number of standards, total score (each standard's points from seed inspection_rating_scores:
--- Outstanding 3, Good 2, Requires improvement 1, Inadequate 0), the standards rated each way,
--- and its overall rating from seed inspection_rating_bands by framework, number of standards
--- and total. An inspection whose framework and number of standards have no band keeps a null
--- rating (never dropped), and the not_null test on rating fails.
+-- Every HMIP inspection scored and banded (docs/methodology.md#ratings, seed 001): one row per
+-- inspection, its number of standards, total score (each standard's points from seed
+-- inspection_rating_scores: Outstanding 3, Good 2, Requires improvement 1, Inadequate 0), the
+-- standards rated each way, and its overall rating from seed inspection_rating_bands by framework,
+-- number of standards and total. An inspection whose framework and number of standards have no band
+-- keeps a null rating (never dropped), and the not_null test on rating fails.
 with standards as (
     select i.*, s.score
     from {{ ref('stg_inspections') }} as i

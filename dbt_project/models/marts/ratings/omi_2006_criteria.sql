@@ -22,7 +22,7 @@ with scores as (
 ),
 
 sections as (
-    select *
+    select t.*
     from (values
         ('1', 'Assessment and sentence planning'),
         ('2', 'Implementation of interventions'),

@@ -1,7 +1,8 @@
 -- Probation trust annual performance ratings 2010/11 (PTRS), one row per trust, as published by
--- NOMS on 7 July 2011 (seed 000; docs/methodology.md#ratings "History"). The rating (1-4) is taken as published and
--- labelled from rating_labels (scheme PTRS). Trusts for which a moderation proposal was
--- considered are marked with an asterisk after the name, as the publication prints them.
+-- NOMS on 7 July 2011 (seed 000; docs/methodology.md#ratings "History"). The rating (1-4) is taken
+-- as published and labelled from rating_labels (scheme PTRS). Trusts for which a moderation
+-- proposal was considered are marked with an asterisk after the name, as the publication prints
+-- them.
 with ratings as (
     select
         trust_name,

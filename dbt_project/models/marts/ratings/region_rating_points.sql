@@ -1,5 +1,6 @@
--- The regional scorecard's points (docs/methodology.md#ratings): one row per region, performance year and rated
--- measure (seed rating_measures), tracing each point back to the year's target attainment.
+-- The regional scorecard's points (docs/methodology.md#ratings): one row per region, performance
+-- year and rated measure (seed rating_measures), tracing each point back to the year's target
+-- attainment.
 --
 -- Outcome of a measure for a region and year, from target_attainment (months in a suppressed
 -- period already left out there):
@@ -7,8 +8,8 @@
 --   at least the measure's exceptional_margin (in the measure's polarity: lower is better for
 --   SL028); MET, NEAR_MISS, MISSED: as target_attainment says;
 -- - NO_TARGET (no target for the region and year), NO_VALID_MONTH (every month suppressed, or
---   none loaded since the measure became valid), NO_CASES (valid months but no cases): no points, and the
---   measure does not count toward the maximum.
+--   none loaded since the measure became valid), NO_CASES (valid months but no cases): no points,
+--   and the measure does not count toward the maximum.
 -- Points per outcome come from the seed rating_points; a measure counts when its weight is
 -- above 0 and it has an outcome that earns points. weighted_points = points x weight;
 -- max_points = the best outcome's points x weight.
@@ -25,7 +26,8 @@ years as (
     -- silently lacks a row
     select distinct {{ performance_year('month') }} as performance_year
     from {{ ref('measure_monthly') }}
-    where {{ performance_year('month') }} in (select performance_year from {{ ref('int_targets') }})
+    where {{ performance_year('month') }}
+        in (select t.performance_year from {{ ref('int_targets') }} as t)
 ),
 
 grid as (

@@ -1,12 +1,12 @@
--- The regional scorecard (docs/methodology.md#ratings): one row per region and performance year. The score is
--- the points earned as a percentage of the maximum over the measures that count
+-- The regional scorecard (docs/methodology.md#ratings): one row per region and performance year.
+-- The score is the points earned as a percentage of the maximum over the measures that count
 -- (region_rating_points); the data-driven rating (1 to 4) is the highest band of the seed
--- rating_bands whose min_score the score reaches. A moderation (stg_rating_moderations: the
--- seed rating_moderations or a file supplied) replaces the rating, keeps the data-driven one
--- beside it, and marks the row with `*` as the PTRS publication did (seed 000). Labels come
--- from the seed rating_labels for the scheme in the variable `rating_scheme` (SCORECARD, the
--- planned iPRS / Probation Scorecard; or PTRS). A year with no measure that counts has no
--- score and no data-driven rating.
+-- rating_bands whose min_score the score reaches. A moderation (stg_rating_moderations: the seed
+-- rating_moderations or a file supplied) replaces the rating, keeps the data-driven one beside it,
+-- and marks the row with `*` as the PTRS publication did (seed 000). Labels come from the seed
+-- rating_labels for the scheme in the variable `rating_scheme` (SCORECARD, the planned iPRS /
+-- Probation Scorecard; or PTRS). A year with no measure that counts has no score and no data-driven
+-- rating.
 {% set scheme = var("rating_scheme", "SCORECARD") %}
 
 with points as (
