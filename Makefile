@@ -85,16 +85,22 @@ test-fast: setup
 ui: setup dagster-home
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
-# The nightly schedule and the re-delivery sensor, on or off, in the instance `make ui` shows
-# (docs/operator.md, "Schedules and sensors"); the UI's Automation page does the same.
+# The nightly schedule, the re-delivery sensor and alerting (failed runs, late data, a held
+# edition; with the freshness checks that find late data), on or off, in the instance `make ui`
+# shows (docs/operator.md, "Schedules and sensors", "Alerts"); the UI's Automation page does
+# the same.
 DAGSTER_CLI = DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster
+AUTOMATION_SENSORS = redelivery_sensor run_failure_notifier edition_held_alert late_data_alert \
+	freshness_checks_sensor
 automation-on: setup dagster-home
 	$(DAGSTER_CLI) schedule start nightly_schedule -m orchestration.definitions
-	$(DAGSTER_CLI) sensor start redelivery_sensor -m orchestration.definitions
+	@for sensor in $(AUTOMATION_SENSORS); do \
+		$(DAGSTER_CLI) sensor start $$sensor -m orchestration.definitions || exit 1; done
 
 automation-off: setup dagster-home
 	$(DAGSTER_CLI) schedule stop nightly_schedule -m orchestration.definitions
-	$(DAGSTER_CLI) sensor stop redelivery_sensor -m orchestration.definitions
+	@for sensor in $(AUTOMATION_SENSORS); do \
+		$(DAGSTER_CLI) sensor stop $$sensor -m orchestration.definitions || exit 1; done
 
 automation-status: setup dagster-home
 	@$(DAGSTER_CLI) schedule list -m orchestration.definitions 2>/dev/null | grep -E '^(Schedule|Cron)'

@@ -629,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # one line, not a traceback, for anything unforeseen
-        from orchestration.running.runner import plain
+        from orchestration.running.run_report import plain
 
         print(f"error: {plain(str(error)) or 'unexpected failure'}", file=sys.stderr)
         return 1

@@ -1,7 +1,6 @@
-"""Dagster resources: the pipeline's folders and where failed runs are notified (the dbt
-command line bound to its project is `orchestration.warehouse.dbt_project.dbt_cli`, kept apart so
-that
-what only loads data never imports dbt)."""
+"""Dagster resources: the pipeline's folders and where alerts go (the dbt command line bound to
+its project is `orchestration.warehouse.dbt_project.dbt_cli`, kept apart so that what only loads
+data never imports dbt)."""
 
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ import os
 
 import dagster as dg
 
+from orchestration.alerts import Channels
 from orchestration.settings import Settings
 
 
@@ -23,10 +23,35 @@ class PipelineResource(dg.ConfigurableResource):
 
 
 class NotifierResource(dg.ConfigurableResource):
-    """Where the run-failure sensor posts a failed run (JSON): `webhook_url`, else the
-    environment variable PROBATION_FAILURE_WEBHOOK; neither set, it only logs."""
+    """Where alerts go (orchestration/alerts.py): a webhook (`webhook_url`, else
+    PROBATION_ALERT_WEBHOOK, else the older PROBATION_FAILURE_WEBHOOK) and email through SMTP
+    (`smtp_host`/PROBATION_ALERT_SMTP_HOST, `smtp_port`/PROBATION_ALERT_SMTP_PORT (25),
+    `email_from`/PROBATION_ALERT_EMAIL_FROM, `email_to`/PROBATION_ALERT_EMAIL_TO: addresses
+    separated by commas). With none set, alerts are only logged."""
 
     webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    email_from: str | None = None
+    email_to: str | None = None
 
     def url(self) -> str | None:
-        return self.webhook_url or os.environ.get("PROBATION_FAILURE_WEBHOOK") or None
+        return (
+            self.webhook_url
+            or os.environ.get("PROBATION_ALERT_WEBHOOK")
+            or os.environ.get("PROBATION_FAILURE_WEBHOOK")
+            or None
+        )
+
+    def channels(self) -> Channels:
+        to = self.email_to or os.environ.get("PROBATION_ALERT_EMAIL_TO") or ""
+        port = self.smtp_port or int(os.environ.get("PROBATION_ALERT_SMTP_PORT") or 25)
+        return Channels(
+            webhook_url=self.url(),
+            smtp_host=self.smtp_host or os.environ.get("PROBATION_ALERT_SMTP_HOST") or None,
+            smtp_port=port,
+            sender=self.email_from
+            or os.environ.get("PROBATION_ALERT_EMAIL_FROM")
+            or Channels.sender,
+            recipients=tuple(a.strip() for a in to.split(",") if a.strip()),
+        )

@@ -61,6 +61,11 @@ class Settings:
         return self.data_dir / "analytics.duckdb"
 
     @property
+    def alerts_log(self) -> Path:
+        """Every alert raised (a failed run, late data, a held edition), one JSON line each."""
+        return self.data_dir / "logs" / "alerts.jsonl"
+
+    @property
     def analytics_parquet_dir(self) -> Path:
         return self.data_dir / "analytics"
 

@@ -30,6 +30,7 @@ def test_the_quality_reviews_do_not_import_the_configuration_checks():
 STAGES = ("ingest", "warehouse", "publication", "release")
 SHARED = {
     "__init__",
+    "alerts",
     "asset_metadata",
     "atomic",
     "business_calendar",

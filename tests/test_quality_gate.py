@@ -202,31 +202,60 @@ def test_reviewed_decisions_release_the_edition(reviewed_demo):
     assert attainment.loc["N03", ["months_counted", "months_suppressed"]].tolist() == [6, 0]
 
 
-def test_a_run_of_the_publication_assets_alone_cannot_publish_an_unreviewed_cell(
+def test_a_held_edition_is_a_successful_run_a_warning_and_one_alert(
     demo_run, tmp_path, monkeypatch
 ):
+    """The gate's decision is an outcome, not a fault: the run succeeds, the gate check warns,
+    nothing is staged, and the alert names the edition and the flags that hold it. A run of
+    the publication assets alone cannot publish an unreviewed cell either."""
+    from orchestration.defs.automation import edition_held_alert
+    from orchestration.resources import NotifierResource, PipelineResource
+    from tests.receivers import webhook_receiver
+
     settings = copy_of(demo_run[0], tmp_path)
     monkeypatch.setenv("PROBATION_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("PROBATION_LANDING_DIR", str(settings.landing_dir))
     monkeypatch.delenv("PROBATION_REVIEWS_FILE", raising=False)
     job = load_definitions().resolve_job_def("refresh_job")
+    instance = dg.DagsterInstance.ephemeral()
 
     with_gate = job.execute_in_process(
         asset_selection=[dg.AssetKey("publication_tables"), dg.AssetKey("edition_files")],
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance,
         raise_on_error=False,
     )
+    assert with_gate.success  # held is not red
     (check,) = with_gate.get_asset_check_evaluations()
     assert check.check_name == "publication_respects_quality_gate" and not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.description.startswith(f"edition {EDITION} held: ")
     assert set(check.metadata["unreviewed_flags"].value) == HOLDING
     assert not with_gate.asset_materializations_for_node("edition_files")
 
-    files_only = job.execute_in_process(  # even without the blocking check in the selection
+    (success,) = instance.all_logs(with_gate.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+    with webhook_receiver() as (url, posted):
+        edition_held_alert(
+            dg.build_run_status_sensor_context(
+                sensor_name="edition_held_alert",
+                dagster_event=success.dagster_event,
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(with_gate.run_id),
+                resources={
+                    "notifier": NotifierResource(webhook_url=url),
+                    "pipeline": PipelineResource(),
+                },
+            )
+        )
+    (alert,) = posted
+    assert alert["kind"] == "edition_held" and alert["edition"] == EDITION
+    assert alert["line"] == check.description and set(alert["flags"]) == HOLDING
+
+    files_only = job.execute_in_process(  # even without the gate check in the selection
         asset_selection=[dg.AssetKey("edition_files")],
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
-    assert not files_only.success
+    assert not files_only.asset_materializations_for_node("edition_files")
     assert not (settings.staging_dir / EDITION).exists()
 
 

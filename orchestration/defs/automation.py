@@ -10,46 +10,52 @@ Every job runs its steps in one process (the in-process executor): a step does n
 process start and a project reload.
 
 - `nightly_schedule` (off by default): at 02:00 London time, runs `nightly_job` for the newest
-  complete month once every extract of that month has arrived, once per month; until then each
-  tick is skipped with the extracts still awaited.
+  complete month once every extract of that month has arrived; until then each tick is skipped
+  with the extracts still awaited. A month that succeeded is not run again; a month whose run
+  failed is tried again once a file it reads has changed, never in a loop on the same input.
 - `redelivery_sensor` (off by default): a month already loaded whose extract was re-delivered
   (a higher `_rN` revision) is reloaded, once per new file, and everything downstream refreshed.
 - `refresh_after_ingest` (on by default): after ingest runs launched from the UI or a sensor (a
   backfill, say) have all finished, runs `refresh_job` once, so the marts and the snapshot catch
   up. Command-line runs refresh by themselves and are not counted.
-- `run_failure_notifier` (off by default): logs every failed run, appends it to
-  `<data>/logs/run_failures.jsonl` and, when PROBATION_FAILURE_WEBHOOK is set, posts it there.
+- `run_failure_notifier`, `edition_held_alert`, `late_data_alert` (off by default; on with
+  `make automation-on`): alert a failed run (each failed step's reason: a rejected file names the
+  file and the rule), an edition the quality gate held in a run that succeeded (with the flags
+  that hold it) and a freshness check that newly failed, by the one path of
+  orchestration/alerts.py: `<data>/logs/alerts.jsonl`, the webhook, email.
 - `freshness_checks_sensor` (off by default): evaluates the freshness checks: the newest
   complete month of every ingest asset must be loaded by 09:00 London time on the expected
   delivery day (PROBATION_DELIVERY_DAY, default the 10th).
 """
 
+import hashlib
 import json
-import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from orchestration.alerts import Alert, deliver
 from orchestration.defs.ingest import EXTRACT_KEYS, LEDGER_KEY, PROFILES_KEY, ingest_month
 from orchestration.ingest.extract_month import needs_load, previous_load
 from orchestration.ingest.landing import delivered_months, latest_delivery
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import NotifierResource, PipelineResource
 from orchestration.running.instance import LAUNCHED_BY
+from orchestration.running.run_report import failure_lines
 from orchestration.settings import TIMEZONE, Settings
 from schemas.contracts import MONTHLY_EXTRACTS
 
 SNAPSHOT = dg.AssetKey("analyst_snapshot")
 FRESHNESS_CHECK = "freshness_check"  # the name build_time_partition_freshness_checks gives
+FRESH_KEYS = [*EXTRACT_KEYS.values(), LEDGER_KEY, PROFILES_KEY]  # what the freshness checks watch
+GATE_CHECK = "publication_respects_quality_gate"
 # The ingest assets with their rule checks; the freshness checks are evaluated by their own
 # sensor, never as part of a load.
 INGEST = dg.AssetSelection.groups("ingest") - dg.AssetSelection.checks(
-    *(
-        dg.AssetCheckKey(key, FRESHNESS_CHECK)
-        for key in [*EXTRACT_KEYS.values(), LEDGER_KEY, PROFILES_KEY]
-    )
+    *(dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in FRESH_KEYS)
 )
 
 ingest_job = dg.define_asset_job(
@@ -86,6 +92,18 @@ def awaited_extracts(settings: Settings, month: str) -> list[str]:
     return [e for e in MONTHLY_EXTRACTS if latest_delivery(settings.landing_dir, e, month) is None]
 
 
+def deliveries_digest(settings: Settings, month: str) -> str:
+    """What the month's run reads from the landing zone: the latest delivery of each extract
+    (name, size and modification time). A new or corrected file (a new revision) changes it."""
+    digest = hashlib.sha256()
+    for extract in MONTHLY_EXTRACTS:
+        found = latest_delivery(settings.landing_dir, extract, month)
+        if found is not None:
+            stat = found.path.stat()
+            digest.update(f"{found.path.name}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}\x1e".encode())
+    return digest.hexdigest()[:16]
+
+
 @dg.schedule(
     job=nightly_job,
     cron_schedule="0 2 * * *",
@@ -94,16 +112,32 @@ def awaited_extracts(settings: Settings, month: str) -> list[str]:
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext, pipeline: PipelineResource):
     """Every night at 02:00: once every extract of the newest complete month has arrived,
-    load it and refresh everything downstream (once per month; re-deliveries are the sensor's).
-    Until then, skip with the extracts still awaited."""
+    load it and refresh everything downstream. Until then, skip with the extracts awaited.
+
+    The run key is the month and what it reads from the landing zone: a month that succeeded
+    is not run again (re-deliveries are the sensor's), and a month whose run failed is tried
+    again on the next tick once a file it reads has changed (a new or corrected delivery),
+    never again on the same bad input."""
     month = newest_complete_month(context.scheduled_execution_time)
-    awaited = awaited_extracts(pipeline.settings(), month)
+    settings = pipeline.settings()
+    awaited = awaited_extracts(settings, month)
     if awaited:
         return dg.SkipReason(
             f"{month}: waiting for {len(awaited)} of {len(MONTHLY_EXTRACTS)} extracts "
             f"({', '.join(awaited)}); a month not yet delivered is a gap, not a failure"
         )
-    return dg.RunRequest(partition_key=month, run_key=f"nightly:{month}")
+    last = context.instance.get_runs(
+        filters=dg.RunsFilter(job_name=nightly_job.name, tags={"dagster/partition": month}),
+        limit=1,
+    )
+    if last and last[0].status == dg.DagsterRunStatus.SUCCESS:
+        return dg.SkipReason(f"{month}: loaded by run {last[0].run_id}")
+    digest = deliveries_digest(settings, month)
+    return dg.RunRequest(
+        partition_key=month,
+        run_key=f"nightly:{month}:{digest}",
+        tags={"probation/deliveries": digest},
+    )
 
 
 @dg.sensor(job=nightly_job, minimum_interval_seconds=300)
@@ -171,6 +205,14 @@ def refresh_after_ingest(context: dg.SensorEvaluationContext):
     )
 
 
+def _alert(pipeline: PipelineResource, notifier: NotifierResource, alert: Alert, log) -> None:
+    """Deliver an alert on the one path (orchestration/alerts.py); a channel that fails is
+    logged as an error, never raised, so one unreachable receiver does not stop the others."""
+    log.warning(alert.line)
+    for problem in deliver(alert, notifier.channels(), pipeline.settings().alerts_log):
+        log.error(problem)
+
+
 @dg.run_failure_sensor(
     name="run_failure_notifier",
     default_status=dg.DefaultSensorStatus.STOPPED,
@@ -179,31 +221,83 @@ def refresh_after_ingest(context: dg.SensorEvaluationContext):
 def run_failure_notifier(
     context: dg.RunFailureSensorContext, notifier: NotifierResource, pipeline: PipelineResource
 ):
-    """Log a failed run, append it to <data>/logs/run_failures.jsonl, and post it to the
-    configured webhook if there is one."""
+    """Alert a failed run, in one line with each failed step's own reason (a rejected file
+    names the file and the rule), to the log, the webhook and email."""
     run = context.dagster_run
-    message = context.failure_event.message or "run failed"
-    entry = {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "run_id": run.run_id,
-        "job": run.job_name,
-        "partition": run.tags.get("dagster/partition"),
-        "message": message,
-    }
-    context.log.error(f"run {run.run_id} of {run.job_name} failed: {message}")
-    log = pipeline.settings().data_dir / "logs" / "run_failures.jsonl"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as handle:
-        handle.write(json.dumps(entry) + "\n")
-    url = notifier.url()
-    if url:
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(entry).encode(),
-            headers={"Content-Type": "application/json"},
+    steps = [
+        record.dagster_event
+        for record in context.instance.all_logs(
+            run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
         )
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        if record.dagster_event is not None
+    ]
+    reasons = failure_lines(steps) or [context.failure_event.message or "run failed"]
+    partition = run.tags.get("dagster/partition")
+    where = f" for {partition}" if partition else ""
+    line = f"{run.job_name} run{where} failed: " + "; ".join(reasons)
+    details = {"run_id": run.run_id, "job": run.job_name, "partition": partition,
+               "message": "; ".join(reasons), "reasons": reasons}  # fmt: skip
+    _alert(pipeline, notifier, Alert("run_failed", line, details), context.log)
+
+
+@dg.run_status_sensor(
+    name="edition_held_alert",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    monitor_all_code_locations=False,
+)
+def edition_held_alert(
+    context: dg.RunStatusSensorContext, notifier: NotifierResource, pipeline: PipelineResource
+):
+    """Alert an edition the quality gate held in a run that succeeded: the edition, why, and
+    the quality flags a statistician must review before it can be staged."""
+    for record in context.instance.all_logs(
+        context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ):
+        evaluation = record.dagster_event.event_specific_data if record.dagster_event else None
+        if (
+            not isinstance(evaluation, dg.AssetCheckEvaluation)
+            or evaluation.check_name != GATE_CHECK
+            or evaluation.passed
+        ):
+            continue
+        metadata = {k: v.value for k, v in evaluation.metadata.items()}
+        flags = list(metadata.get("unreviewed_flags") or [])
+        line = evaluation.description or "edition held by the quality gate"
+        details = {"run_id": context.dagster_run.run_id, "job": context.dagster_run.job_name,
+                   "edition": metadata.get("edition"), "flags": flags}  # fmt: skip
+        _alert(pipeline, notifier, Alert("edition_held", line, details), context.log)
+
+
+@dg.sensor(
+    name="late_data_alert",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    minimum_interval_seconds=300,
+)
+def late_data_alert(
+    context: dg.SensorEvaluationContext, notifier: NotifierResource, pipeline: PipelineResource
+):
+    """Alert data that is late: an ingest asset whose freshness check failed (the newest
+    complete month not loaded by its deadline). Once per failed evaluation, not every tick."""
+    seen = json.loads(context.cursor) if context.cursor else {}
+    keys = [dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in FRESH_KEYS]
+    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    late = []
+    for key, record in sorted(latest.items(), key=lambda item: item[0].asset_key.to_user_string()):
+        name = key.asset_key.to_user_string()
+        if record.status != AssetCheckExecutionRecordStatus.FAILED or seen.get(name) == record.id:
+            continue
+        seen[name] = record.id
+        evaluation = record.event.dagster_event.event_specific_data if record.event else None
+        why = getattr(evaluation, "description", None) or "not loaded by its deadline"
+        late.append((name, why))
+    context.update_cursor(json.dumps(seen, sort_keys=True))
+    if not late:
+        return dg.SkipReason("no freshness check newly failed")
+    line = f"late data: {len(late)} ingest asset(s) not fresh: " + ", ".join(n for n, _ in late)
+    details = {"assets": {name: why for name, why in late}}
+    _alert(pipeline, notifier, Alert("late_data", line, details), context.log)
+    return dg.SkipReason(line)
 
 
 def freshness_checks() -> list:
@@ -225,6 +319,8 @@ def automation() -> dg.Definitions:
             redelivery_sensor,
             refresh_after_ingest,
             run_failure_notifier,
+            edition_held_alert,
+            late_data_alert,
             dg.build_sensor_for_freshness_checks(freshness_checks=checks),
         ],
         asset_checks=checks,

@@ -1,19 +1,22 @@
 """Publication assets: the candidate tables of an edition (with revisions against the latest
-release), the blocking quality gate on them, the staged edition (bulletin, workbook, CSV,
-Parquet, data dictionary), built only when the gate passes, and the blocking Great Expectations
-validation of what was staged.
+release), the quality gate on them, the staged edition (bulletin, workbook, CSV, Parquet, data
+dictionary), built only when the gate passes, and the blocking Great Expectations validation of
+what was staged.
 
 The gate re-reads `publication_cells` and `period_quality` from the warehouse itself, so it
 holds whatever produced the candidate tables (a full run, or a backfill that selects only the
-publication assets). An unreviewed WARN on a cell the edition publishes fails it, naming the
-flags. `edition_files` runs the same gate again before writing anything, so even a selection
-without the check cannot stage a suppressed or unreviewed cell. Nothing is released here:
+publication assets). An unreviewed WARN on a cell the edition publishes holds the edition,
+naming the flags: the check warns, and `edition_files`, which runs the same gate again before
+writing anything, stages nothing, so even a selection without the check cannot stage a
+suppressed or unreviewed cell. A held edition is the gate's decision, not a fault: the run
+succeeds, and `edition_held_alert` (defs/automation.py) tells a person. Nothing is released here:
 staging is what a person reviews before release (defs/release.py)."""
 
 import hashlib
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,13 +236,13 @@ def run_gate(
 
 @dg.asset_check(
     asset=publication_tables,
-    blocking=True,
     pool=WAREHOUSE_POOL,
     description=(
-        "Blocking: no cell the edition publishes holds it (an unreviewed quality flag on a "
-        "cell that is not [z], publication_cells.holds_edition), and every national and "
+        "The quality gate: no cell the edition publishes holds it (an unreviewed quality flag "
+        "on a cell that is not [z], publication_cells.holds_edition), and every national and "
         "regional cell in a period period_quality marks SUPPRESS publishes no value. Re-reads "
-        "both from the warehouse."
+        "both from the warehouse. An edition it holds is a warning, not a failed run: "
+        "edition_files runs the same gate and does not stage it, and the alert names the flags."
     ),
 )
 def publication_respects_quality_gate(
@@ -252,9 +255,12 @@ def publication_respects_quality_gate(
     record_gate(settings, edition, problems)
     return dg.AssetCheckResult(
         passed=not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(problems[:10])
-        or "No unreviewed quality flag in the window; every suppressed period is masked.",
+        severity=dg.AssetCheckSeverity.WARN,  # held is the gate's decision, not a fault
+        description=(
+            f"edition {edition} held: " + "; ".join(problems[:10])
+            if problems
+            else "No unreviewed quality flag in the window; every suppressed period is masked."
+        ),
         metadata={
             "edition": edition,
             "violations": len(problems),
@@ -270,8 +276,10 @@ def publication_respects_quality_gate(
     deps=[publication_tables],
     pool=WAREHOUSE_POOL,
     kinds={"csv", "parquet", "xlsx"},
+    output_required=False,  # an edition the gate holds is not staged, and the run is not failed
     description=(
-        "The staged edition in staging/<edition>/, built only after the quality gate passed: "
+        "The staged edition in staging/<edition>/, built only when the quality gate passes (an "
+        "edition it holds is not staged: no materialization, and the run still succeeds): "
         "the accessible workbook (XLSX from gptables, ODS from headless LibreOffice), every "
         "table as tidy CSV and Parquet, and a data dictionary generated from the dbt docs. "
         "Nothing is released here."
@@ -279,17 +287,15 @@ def publication_respects_quality_gate(
 )
 def edition_files(
     context: dg.AssetExecutionContext, config: EditionConfig, pipeline: PipelineResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     settings = pipeline.settings()
     marts = read_marts(settings, [*GATE_INPUTS, "publication_notes"])
     edition = _staged_edition(config, marts["publication_cells"])
     problems, _ = run_gate(settings, edition, marts)
     record_gate(settings, edition, problems)
-    if problems:  # the blocking check stops a normal run first; this holds any other selection
-        raise dg.Failure(
-            description=f"edition {edition} not staged: " + "; ".join(problems[:3]),
-            allow_retries=False,
-        )
+    if problems:  # held: an outcome of the gate, not a fault; the staged files stay as they were
+        context.log.warning(f"edition {edition} held, not staged: " + "; ".join(problems[:3]))
+        return
     source = settings.candidates_dir / edition
     candidate = json.loads((source / "candidate.json").read_text())
     target = settings.staging_dir / edition
@@ -298,7 +304,7 @@ def edition_files(
         built = json.loads((target / "edition.json").read_text())
         since = datetime.fromtimestamp((target / "edition.json").stat().st_mtime, UTC)
         context.log.info(f"edition {edition} unchanged since {since:%Y-%m-%d %H:%M} UTC")
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 "edition": edition,
                 "folder": dg.MetadataValue.path(str(target)),
@@ -307,6 +313,7 @@ def edition_files(
                 "bulletin": dg.MetadataValue.path(str(target / "bulletin.html")),
             }
         )
+        return
     tables = {
         name: pandera_schema(spec).validate(pd.read_parquet(source / f"{name}.parquet"))
         for name, spec in EDITION_TABLES.items()
@@ -393,7 +400,7 @@ def edition_files(
         write_result(tmp, outcome, content_digest(tmp))
     context.log.info(f"{notice} (staged in {target})")
     staged = sorted(p for p in target.rglob("*") if p.is_file() and VALIDATION_DIR not in p.parts)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             **tables_metadata(tables),
             "edition": edition,

@@ -49,7 +49,7 @@ from orchestration.running.refresh_state import (
     record_state,
     refresh_digest,
 )
-from orchestration.running.run_report import stage_of, stage_seconds
+from orchestration.running.run_report import failure_lines, stage_of, stage_seconds
 from orchestration.running.warehouse_lock import warehouse_lock_problem
 from orchestration.settings import Settings
 from orchestration.warehouse.configuration import configuration_problems
@@ -59,6 +59,7 @@ from schemas.contracts import MONTHLY_EXTRACTS
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WATCHED_EVENTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.ASSET_MATERIALIZATION}
 GATE_CHECKS = ("publication_respects_quality_gate", "published_edition_is_valid")
+HELD_PREFIX = re.compile(r"^edition \S+ held: ")
 EDITION_OPS = (
     "publication_tables",
     "edition_files",
@@ -85,6 +86,7 @@ class RunSummary:
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
     flags: dict[str, int] = field(default_factory=dict)  # raised, unreviewed in the window
     current_since: str | None = None  # nothing to refresh: outputs current since then
+    run_ids: list[str] = field(default_factory=list)  # the Dagster runs, in order
 
     @property
     def ok(self) -> bool:
@@ -101,40 +103,6 @@ def load_definitions() -> dg.Definitions:
     from orchestration.definitions import defs
 
     return defs()
-
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Failure|Interrupt)[:,]\s*)+")
-
-
-def plain(text: str) -> str:
-    """The first line of an error message without Python class names in front of it."""
-    lines = [line.strip() for line in ANSI.sub("", text or "").splitlines() if line.strip()]
-    return CLASS_PREFIX.sub("", lines[0]) if lines else ""
-
-
-def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """One line per failed step: the description of the dg.Failure it raised (the one-line
-    reason), else the step and the first line of the innermost error (the real cause, not
-    Dagster's wrapper), without class names."""
-    messages = []
-    for event in result.all_events:
-        if not event.is_step_failure:
-            continue
-        data = event.step_failure_data
-        if data.user_failure_data is not None and data.user_failure_data.description:
-            lines = data.user_failure_data.description.splitlines()  # one per failed file
-            messages += [plain(line) for line in lines if line.strip()]
-            continue
-        error = data.error
-        while error is not None and error.cause is not None:
-            error = error.cause
-        messages.append(
-            f"{event.step_key}: {plain(error.message if error else '') or 'step failed'}"
-        )
-    return messages
 
 
 def _delivery_state(settings: Settings, extract: str, month: str) -> str:
@@ -330,14 +298,14 @@ def _run(
         summary.up_to_date += sum(found == "delivered" for found in state.values()) - len(targets)
         if targets:
             to_load[month] = targets
-    run_ids = []
+    run_ids = summary.run_ids
     if to_load:
         if lock := locked():
             summary.failures.append(lock)
             return summary
         result = _load(load_definitions(), ready_instance(), to_load, logging, progress)
         run_ids.append(result.run_id)
-        summary.failures += _failure_messages(result)
+        summary.failures += failure_lines(result.all_events)
         summary.loaded += _loaded(result)
         summary.set_aside += _set_aside(result)
 
@@ -368,17 +336,17 @@ def _run(
     result = _execute(refresh, ready_instance(), progress, run_config=run_config)
     run_ids.append(result.run_id)
     summary.stages = stage_seconds(ready_instance(), run_ids)
+    # the gate holding the edition (a warning) or the staged edition failing validation (an
+    # error): either way it is not staged for release
     held = [
-        evaluation.description or evaluation.check_name
+        HELD_PREFIX.sub("", evaluation.description or evaluation.check_name)
         for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-        and evaluation.severity == dg.AssetCheckSeverity.ERROR
-        and evaluation.check_name in GATE_CHECKS
+        if not evaluation.passed and evaluation.check_name in GATE_CHECKS
     ]
     summary.held = held
     blocking_failures = [
         m
-        for m in _failure_messages(result)
+        for m in failure_lines(result.all_events)
         if not (held and m.split(":")[0].startswith(("publication_tables", "edition_files")))
     ]
     summary.failures += blocking_failures
