@@ -216,9 +216,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--scale", type=float, default=0.02, help="1.0 = national volumes")
     demo.add_argument(
-        "--start", type=_month, metavar="YYYY-MM", default="2019-04", help="first month"
+        "--start", type=_month, metavar="YYYY-MM", default="2019-04", help="first month delivered"
     )
-    demo.add_argument("--end", type=_month, metavar="YYYY-MM", default="2025-03", help="last month")
+    demo.add_argument(
+        "--end", type=_month, metavar="YYYY-MM", default="2025-03", help="last month delivered"
+    )
     demo.add_argument(
         "--out",
         type=Path,
@@ -307,8 +309,8 @@ def _parser() -> argparse.ArgumentParser:
 
     flags = command(
         "flags",
-        "list the data-quality flags and their review state",
-        "List the data-quality flags the last run raised (from the analyst snapshot in the "
+        "list the quality flags and their review state",
+        "List the quality flags the last run raised (from the analyst snapshot in the "
         "data folder), with their review state as the reviews file says now: a decision "
         "recorded since the last run is marked * and applies at the next run. With no run yet "
         "there are none.",
@@ -350,7 +352,12 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--edition", type=_month, required=True, metavar="YYYY-MM", help="the edition to release"
     )
-    release.add_argument("--approver", required=True, metavar="NAME", help="who approves it")
+    release.add_argument(
+        "--approver",
+        required=True,
+        metavar="NAME",
+        help="the person who approves the release (logged)",
+    )
     release.add_argument(
         "--reason",
         metavar="TEXT",
