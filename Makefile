@@ -12,7 +12,7 @@ export PROBATION_DATA_DIR ?= $(DATA)
 export PROBATION_LANDING_DIR ?= $(DATA)/landing
 DAGSTER_HOME ?= $(DATA)/dagster_home
 
-.PHONY: setup system-packages manifest automation-on automation-off automation-status run test test-fast ui docs demo-data dagster-home lint format bench quality-benchmark clean
+.PHONY: setup system-packages manifest automation-on automation-off automation-status run test test-fast ui docs demo-data dagster-home lint format calendar-seed bench quality-benchmark clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -117,6 +117,11 @@ lint: setup
 
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+# A developer's task: regenerate the business-day calendar seed from the `holidays` package (a
+# unit test checks the shipped seed matches it).
+calendar-seed: setup
+	$(BIN)/python -m orchestration.business_calendar
 
 # Scale 1.0, 15 months plus a sixteenth, against a floor and a pandas peer (docs/developer.md, "Benchmark").
 # The generated landing data are cached in $(DATA)/bench; BENCH_ARGS passes options through.

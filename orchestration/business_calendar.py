@@ -1,13 +1,15 @@
 """The England and Wales business-day calendar, generated from the `holidays` package.
 
 A business day is Monday to Friday and not an England and Wales bank holiday. The calendar is
-shipped to dbt as the seed `business_calendar.csv`; `write_seed` regenerates it (run
-`probation-pipeline calendar-seed`) and a test checks the shipped seed matches the package.
+shipped to dbt as the seed `business_calendar.csv`; `write_seed` regenerates it (a developer's
+task: `make calendar-seed`, which runs `python -m orchestration.business_calendar [PATH]`) and a
+test checks the shipped seed matches the package.
 """
 
 from __future__ import annotations
 
 import csv
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -59,3 +61,22 @@ def write_seed(path: Path = SEED_PATH) -> Path:
         writer.writeheader()
         writer.writerows(calendar_rows())
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m orchestration.business_calendar [PATH]`: write the seed (to PATH, else the
+    dbt project's seed) and say where."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or any(a.startswith("-") for a in args):
+        print(
+            "usage: python -m orchestration.business_calendar [PATH] (default: the dbt seed "
+            f"{SEED_PATH})",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"Wrote {write_seed(Path(args[0]) if args else SEED_PATH)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,7 @@ folder:
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -158,6 +159,13 @@ def test_flags_command_lists_flags_and_review_state(demo_run, tmp_path, capsys, 
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("row_count:contacts:N07:2021-10"))
     assert "publish (A Stat, 2022-04-20) *" in line
+    assert main(["flags", "--data-dir", str(settings.data_dir), "--status", "OK", "--json"]) == 0
+    (flag,) = [f for f in json.loads(capsys.readouterr().out) if f["flag_id"] in line]
+    assert flag["review"] == "publish (A Stat, 2022-04-20)" and flag["pending"] is True
+    assert (flag["decision"], flag["reviewer"], flag["reviewed_on"]) == (
+        "publish", "A Stat", "2022-04-20"
+    )  # fmt: skip
+    assert flag["month"] == "2021-10" and flag["status"] == "OK"
     settings.reviews_path.write_text("flag_id,decision\nx,publish\n")
     assert main(["flags", "--data-dir", str(settings.data_dir)]) == 1
     err = capsys.readouterr().err.strip().splitlines()

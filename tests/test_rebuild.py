@@ -164,7 +164,7 @@ def test_verify_finds_an_edited_file_and_an_edited_log_line(released, tmp_path, 
 
         edited = published / "2025-03" / "csv" / "national_monthly.csv"
         edited.write_text(edited.read_text().replace("[p]", "", 1))
-        assert main(["verify"]) == 1
+        assert main(["verify"]) == 3
         errors = capsys.readouterr().err.strip().splitlines()
         assert len(errors) == 1 and str(edited) in errors[0] and "changed" in errors[0]
         assert main(["verify", "--edition", "2025-02"]) == 0  # another edition: intact
@@ -175,12 +175,12 @@ def test_verify_finds_an_edited_file_and_an_edited_log_line(released, tmp_path, 
         first = json.loads(lines[0])
         first["approver"] = "Someone Else"
         log.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
-        assert main(["verify", "--edition", "2025-02"]) == 1
+        assert main(["verify", "--edition", "2025-02"]) == 3
         errors = capsys.readouterr().err
         assert "line 1: changed after it was written" in errors
 
         log.write_text("\n".join(lines[:-1]) + "\n")  # the last entry removed
-        assert main(["verify"]) == 1
+        assert main(["verify"]) == 3
         errors = capsys.readouterr().err
         assert "the head says 3" in errors and "2025-02-v2: published folder not in" in errors
     finally:
@@ -197,7 +197,7 @@ def test_a_rebuild_stops_at_a_landing_file_that_changed(released, tmp_path, caps
     code = main(["rebuild", "--edition", "2025-02", "--out", str(tmp_path / "out"),
                  "--landing", str(landing), "--data-dir", str(released.data_dir)])  # fmt: skip
     errors = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and len(errors) == 1
+    assert code == 3 and len(errors) == 1  # refused
     assert str(changed) in errors[0] and "changed since it was loaded" in errors[0]
     assert not (tmp_path / "out" / "data").exists()
 
@@ -232,17 +232,17 @@ def test_a_release_dry_run_changes_nothing_and_the_ods_is_required(released, tmp
     assert not (data / "published" / "2025-02-v2").exists()
     assert (data / "published" / RELEASE_LOG).read_text() == log
     # Pre-release access is required, and no longer ago than publication.toml allows.
-    assert main(common) == 1
+    assert main(common) == 3  # refused
     assert "--access-granted" in capsys.readouterr().err
     too_early = (datetime.now(UTC) - timedelta(hours=30)).isoformat(timespec="minutes")
-    assert main([*common, "--access-granted", too_early]) == 1
+    assert main([*common, "--access-granted", too_early]) == 3
     assert "more than 24 hours before release" in capsys.readouterr().err
     # Staged where LibreOffice was missing (no ODS): refused unless --xlsx-only says why.
     staged = data / "staging" / "2025-02"
     for ods in staged.glob("*.ods"):
         ods.unlink()
     write_result(staged, read_result(staged), content_digest(staged))
-    assert main(args) == 1
+    assert main(args) == 3
     assert "has no ODS workbook" in capsys.readouterr().err
     assert main([*args, "--xlsx-only", "LibreOffice unavailable on the release machine"]) == 0
     entry = read_log(Settings.from_env(data_dir=data))[-1]

@@ -123,8 +123,8 @@ def test_release_publishes_once_logs_every_hash_and_a_redelivery_is_a_revised_co
             f"probation-performance-{EDITION}.xlsx"} <= set(log[0]["files"])  # fmt: skip
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", log[0]["git_commit"])
     capsys.readouterr()
-    # Released again: refused with one line; nothing changes.
-    assert main(["release", "--edition", EDITION, "--approver", APPROVER, *data]) == 1
+    # Released again: refused (exit 3) with one line; nothing changes.
+    assert main(["release", "--edition", EDITION, "--approver", APPROVER, *data]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "already published" in err[0] and "--reason" in err[0]
 
@@ -176,6 +176,15 @@ def test_release_publishes_once_logs_every_hash_and_a_redelivery_is_a_revised_co
     assert main(["editions", *data[:2]]) == 0
     listing = capsys.readouterr().out
     assert f"{EDITION}-v2" in listing and "published" in listing
+    assert main(["editions", "--json", *data[:2]]) == 0
+    rows = json.loads(capsys.readouterr().out)  # JSON alone on stdout
+    released = {r["edition"]: r for r in rows if r["where"] == "published"}
+    assert list(released) == [EDITION, f"{EDITION}-v2"]
+    assert released[EDITION]["approver"] == APPROVER and released[EDITION]["reason"] == (
+        "first release"
+    )
+    assert datetime.fromisoformat(released[f"{EDITION}-v2"]["released_at"]).tzinfo is not None
+    assert all(set(r) == set(rows[0]) for r in rows)  # the same keys on every row
 
 
 class _Elements(HTMLParser):

@@ -18,7 +18,7 @@ coalesce(
     case when {{ date_expr }} is not null then error(
         'business calendar (seed business_calendar, 2005-01-01 to 2035-12-31) cannot count '
         || ({{ n_expr }})::varchar || ' business days after ' || ({{ date_expr }})::varchar
-        || ': widen orchestration/business_calendar.py and run probation-pipeline calendar-seed'
+        || ': widen orchestration/business_calendar.py and run make calendar-seed'
     ) end
 )
 {%- endmacro %}

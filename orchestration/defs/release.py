@@ -5,7 +5,7 @@ on a schedule: the nightly run only builds staging."""
 
 import dagster as dg
 
-from orchestration.release.publish import ReleaseRefused, release_edition
+from orchestration.release.publish import ReleaseFailed, ReleaseRefused, release_edition
 from orchestration.resources import PipelineResource
 
 
@@ -33,7 +33,7 @@ def release_staged_edition(
             access_granted=config.access_granted, xlsx_only=config.xlsx_only,
             dry_run=config.dry_run,
         )  # fmt: skip
-    except ReleaseRefused as refused:
+    except (ReleaseRefused, ReleaseFailed) as refused:
         raise dg.Failure(description=str(refused), allow_retries=False) from None
     done = "would release (dry run)" if config.dry_run else "released"
     context.log.info(f"{done} {entry['version']} to {entry['folder']}")

@@ -50,7 +50,12 @@ VERSION = re.compile(r"^(\d{4}-\d{2})(?:-v(\d+))?$")
 
 
 class ReleaseRefused(Exception):
-    """A release that must not happen, with the one-line reason."""
+    """A release that must not happen, with the one-line reason (`probation-pipeline release`
+    exits 3)."""
+
+
+class ReleaseFailed(Exception):
+    """A release that was allowed but went wrong on the way, with the one-line reason (exit 1)."""
 
 
 def file_sha256(path: Path) -> str:
@@ -134,11 +139,25 @@ def _candidate_passed(settings: Settings, edition: str, folder: Path) -> bool:
     return bool(gate.get("passed")) and staged_id == current
 
 
-def read_log(settings: Settings) -> list[dict]:
+def read_log(settings: Settings, skip_unreadable: bool = False) -> list[dict]:
+    """The release log's entries; with `skip_unreadable`, without the lines that are no entry
+    (which `log_problems` reports), else such a line raises ValueError."""
     path = settings.published_dir / RELEASE_LOG
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    entries = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            if skip_unreadable:
+                continue
+            raise
+        if isinstance(entry, dict) or not skip_unreadable:
+            entries.append(entry)
+    return entries
 
 
 def published_versions(settings: Settings, edition: str) -> list[str]:
@@ -240,7 +259,8 @@ def release_edition(
     dry_run: bool = False,
 ) -> dict:
     """Publish the staged edition; return the release log entry (with `dry_run`, the entry it
-    would log, and nothing written). Raises ReleaseRefused with the one-line reason."""
+    would log, and nothing written). Raises ReleaseRefused with the one-line reason, or
+    ReleaseFailed when the copy differs from the staged files (nothing is published then)."""
     if not VERSION.match(edition) or "-v" in edition:
         raise ReleaseRefused(f"--edition {edition}: expected YYYY-MM")
     if not approver.strip():
@@ -309,7 +329,7 @@ def release_edition(
         shutil.copytree(state.folder, tmp, symlinks=False)
         copied = folder_hashes(tmp)
         if copied != entry["files"]:
-            raise ReleaseRefused(f"edition {edition}: the copy differs from the staged files")
+            raise ReleaseFailed(f"edition {edition}: the copy differs from the staged files")
         _make_read_only(tmp)
     append_log(settings, entry)
     return entry
@@ -346,6 +366,8 @@ def log_problems(settings: Settings) -> list[str]:
         try:
             entry = json.loads(line)
         except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
             problems.append(f"{log} line {number}: not a log entry (edited by hand?)")
             continue
         expected = _line_sha(lines[number - 2]) if number > 1 else None
@@ -375,12 +397,22 @@ def verify_published(settings: Settings, edition: str | None = None) -> tuple[li
     edition) against the release log: (problems, one line each; files checked)."""
     problems = log_problems(settings)
     entries = [
-        e for e in read_log(settings) if edition in (None, e.get("version"), e.get("edition"))
+        e
+        for e in read_log(settings, skip_unreadable=True)
+        if edition in (None, e.get("version"), e.get("edition"))
     ]
     if edition and not entries:
         problems.append(f"--edition {edition}: no such release in the release log")
     checked = 0
     for entry in entries:
+        lacking = [k for k in ("version", "released_at", "files") if k not in entry]
+        if lacking:
+            of = f" of {entry['version']}" if "version" in entry else ""
+            problems.append(
+                f"{settings.published_dir / RELEASE_LOG}: the entry{of} has no "
+                f"{', '.join(lacking)} (edited by hand?)"
+            )
+            continue
         folder = settings.published_dir / entry["version"]
         if not folder.is_dir():
             problems.append(f"{folder}: missing (released {entry['released_at']})")
@@ -397,7 +429,7 @@ def verify_published(settings: Settings, edition: str | None = None) -> tuple[li
         for name in sorted(set(now) - set(entry["files"])):
             problems.append(f"{folder / name}: added after release")
     if edition is None and settings.published_dir.is_dir():
-        logged = {e["version"] for e in read_log(settings)}
+        logged = {e.get("version") for e in read_log(settings, skip_unreadable=True)}
         for path in sorted(settings.published_dir.iterdir()):
             if VERSION.match(path.name) and path.name not in logged:
                 problems.append(f"{path}: published folder not in the release log")
@@ -415,7 +447,8 @@ def latest_release(settings: Settings) -> dict | None:
 
 def edition_states(settings: Settings) -> list[dict]:
     """Every staged or published edition: its state in words, for `probation-pipeline
-    editions`."""
+    editions` (each row has the same keys: edition, where, state, and released_at, approver
+    and reason, None for a staged edition)."""
     rows = []
     staged = sorted(p.name for p in settings.staging_dir.glob("*") if p.is_dir() and
                     VERSION.match(p.name))  # fmt: skip
@@ -427,7 +460,10 @@ def edition_states(settings: Settings) -> list[dict]:
             words = "validated, ready to release" if not versions else "validated (published)"
         else:
             words = state.problem or ""
-        rows.append({"edition": edition, "where": "staging", "state": words})
+        rows.append(
+            {"edition": edition, "where": "staging", "state": words, "released_at": None,
+             "approver": None, "reason": None}
+        )  # fmt: skip
     for entry in log:
         rows.append(
             {
@@ -435,6 +471,9 @@ def edition_states(settings: Settings) -> list[dict]:
                 "where": "published",
                 "state": f"released {entry['released_at']} by {entry['approver']}"
                 + (f" ({entry['reason']})" if entry["reason"] != "first release" else ""),
+                "released_at": entry["released_at"],
+                "approver": entry["approver"],
+                "reason": entry["reason"],
             }
         )
     return rows

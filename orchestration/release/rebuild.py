@@ -38,7 +38,13 @@ from orchestration.settings import PROJECT_ROOT, Settings
 
 
 class RebuildRefused(Exception):
-    """A rebuild that cannot start, with the one-line reason."""
+    """A rebuild that cannot start, with the one-line reason (`probation-pipeline rebuild`
+    exits 3)."""
+
+
+class RebuildFailed(Exception):
+    """A rebuild that started and broke (git, or its pipeline run), with the one-line reason
+    (exit 1)."""
 
 
 @dataclass
@@ -118,7 +124,7 @@ def _copy(source: Path, target: Path) -> None:
 def code_checkout(commit: str, out: Path) -> tuple[Path, str]:
     """Where the code of `commit` is: this checkout when it is at that commit with no change
     to a tracked file, else a new git worktree in `out/code`. Raises RebuildRefused when the
-    commit is not in the repository."""
+    commit is not in the repository, RebuildFailed when git cannot make the worktree."""
     if not commit or commit == "unknown" or git("cat-file", "-e", f"{commit}^{{commit}}") is None:
         raise RebuildRefused(
             f"commit {commit or 'unknown'} (from the release log) is not in the repository at "
@@ -131,7 +137,7 @@ def code_checkout(commit: str, out: Path) -> tuple[Path, str]:
         return PROJECT_ROOT, "this checkout"
     worktree = out / "code"
     if git("worktree", "add", "--detach", str(worktree), commit) is None:
-        raise RebuildRefused(f"git could not make a worktree of {commit} in {worktree}")
+        raise RebuildFailed(f"git could not make a worktree of {commit} in {worktree}")
     return worktree, f"a git worktree of {commit[:12]} in {worktree}"
 
 
@@ -169,7 +175,10 @@ def rebuild_edition(
     out: Path,
     progress: Callable[[str], None] = print,
 ) -> RebuildReport:
-    """Rebuild a published version into `out` and compare it with the published files."""
+    """Rebuild a published version into `out` and compare it with the published files.
+    Raises RebuildRefused before any work when it cannot be rebuilt exactly (nothing to
+    rebuild from, a landing file missing or changed, an unknown commit), RebuildFailed when
+    the rebuild's pipeline run fails or stages no edition."""
     began = time.perf_counter()
     entry = release_entry(settings, version)
     published = settings.published_dir / version
@@ -214,9 +223,9 @@ def rebuild_edition(
             )  # fmt: skip
         if result.returncode != 0:
             last = log.read_text(encoding="utf-8").strip().splitlines()[-1:] or ["no output"]
-            raise RebuildRefused(f"the pipeline run failed: {last[0]} (log: {log})")
+            raise RebuildFailed(f"the pipeline run failed: {last[0]} (log: {log})")
         if not report.folder.is_dir():
-            raise RebuildRefused(f"the run staged no edition {entry['edition']} (log: {log})")
+            raise RebuildFailed(f"the run staged no edition {entry['edition']} (log: {log})")
         report.verdicts = compare_editions(published, report.folder)
     finally:
         if code != PROJECT_ROOT:
