@@ -1,6 +1,7 @@
-"""The nightly schedule and the re-delivery sensor, evaluated as Dagster would."""
+"""The nightly schedule, the re-delivery and refresh sensors, and the alerts, evaluated as Dagster
+would."""
 
-import contextlib
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -8,24 +9,32 @@ import dagster as dg
 import pytest
 from dagster._core.utils import make_new_run_id
 
-from orchestration.defs.automation import nightly_job, nightly_schedule
+from orchestration.defs.automation import nightly_job, nightly_schedule, redelivery_sensor
+from orchestration.ingest.extract_month import load_partition
 from orchestration.resources import PipelineResource
+from orchestration.settings import Settings
+from schemas.contracts import EXTRACTS
 
 pytestmark = pytest.mark.operations
 
-
-@pytest.fixture
-def stack():
-    """Context managers entered by a test and exited after it (a test Dagster instance)."""
-    with contextlib.ExitStack() as exits:
-        yield exits
+# The instances and contexts a schedule was evaluated with, kept until the session ends: Dagster
+# keeps a weak reference to the last instance opened (its definitions-state storage), and
+# loading the definitions later in the session resolves it.
+_KEPT: list[object] = []
 
 
-def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(
-    landing_copy, tmp_path, stack
-):
+def kept_instance(tmp_path) -> dg.DagsterInstance:
+    """A persistent Dagster instance in `tmp_path` (a schedule context needs one)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    instance = dg.DagsterInstance.local_temp(str(home))
+    _KEPT.append(instance)
+    return instance
+
+
+def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(landing_copy, tmp_path):
     resource = PipelineResource(landing_dir=str(landing_copy), data_dir=str(tmp_path / "data"))
-    instance = stack.enter_context(dg.instance_for_test())
+    instance = kept_instance(tmp_path)
 
     def tick():
         context = dg.build_schedule_context(
@@ -33,6 +42,7 @@ def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(
             scheduled_execution_time=datetime(2021, 6, 2, 2, 0, tzinfo=ZoneInfo("Europe/London")),
             resources={"pipeline": resource},
         )
+        _KEPT.append(context)  # it opens an instance of its own, which must outlive it too
         return nightly_schedule(context)
 
     held_back = landing_copy / "recalls" / "recalls_2021-05.csv"
@@ -48,11 +58,9 @@ def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(
     assert request.run_key.startswith("nightly:2021-05:")
 
 
-def test_a_failed_night_is_tried_again_only_once_a_file_it_reads_changed(
-    landing_copy, tmp_path, stack
-):
+def test_a_failed_night_is_tried_again_only_once_a_file_it_reads_changed(landing_copy, tmp_path):
     resource = PipelineResource(landing_dir=str(landing_copy), data_dir=str(tmp_path / "data"))
-    instance = stack.enter_context(dg.instance_for_test())
+    instance = kept_instance(tmp_path)
 
     def tick():
         context = dg.build_schedule_context(
@@ -60,6 +68,7 @@ def test_a_failed_night_is_tried_again_only_once_a_file_it_reads_changed(
             scheduled_execution_time=datetime(2021, 6, 2, 2, 0, tzinfo=ZoneInfo("Europe/London")),
             resources={"pipeline": resource},
         )
+        _KEPT.append(context)  # it opens an instance of its own, which must outlive it too
         return nightly_schedule(context)
 
     def ran(request: dg.RunRequest, status: dg.DagsterRunStatus) -> None:
@@ -82,3 +91,156 @@ def test_a_failed_night_is_tried_again_only_once_a_file_it_reads_changed(
     ran(retry, dg.DagsterRunStatus.SUCCESS)
     done = tick()
     assert isinstance(done, dg.SkipReason) and done.skip_message.startswith("2021-05: loaded by")
+
+
+def test_sensor_requests_one_run_per_redelivered_file(landing_copy, tmp_path):
+    settings = Settings.from_env(landing_copy, tmp_path / "data")
+    for extract in EXTRACTS:
+        for month in ("2021-03", "2021-04", "2021-05"):
+            load_partition(settings, extract, month)
+    resource = PipelineResource(landing_dir=str(landing_copy), data_dir=str(settings.data_dir))
+
+    def evaluate():
+        context = dg.build_sensor_context(resources={"pipeline": resource})
+        return list(redelivery_sensor(context))
+
+    assert evaluate() == []  # everything loaded is current
+
+    original = landing_copy / "contacts" / "contacts_2021-04.csv"
+    (landing_copy / "contacts" / "contacts_2021-04_r2.csv").write_text(original.read_text())
+    requests = evaluate()
+    assert [(r.partition_key, r.run_key) for r in requests] == [
+        ("2021-04", "redelivery:2021-04:contacts_2021-04_r2.csv")
+    ]
+
+    # A third revision is a new file: a new run key, so the sensor asks again.
+    (landing_copy / "contacts" / "contacts_2021-04_r3.csv").write_text(original.read_text())
+    assert [r.run_key for r in evaluate()] == ["redelivery:2021-04:contacts_2021-04_r3.csv"]
+
+
+def test_newest_complete_month_follows_london_time():
+    from orchestration.defs.automation import newest_complete_month
+
+    # 00:30 on 1 May in London is still 30 April in UTC: London decides.
+    assert newest_complete_month(datetime(2025, 4, 30, 23, 30, tzinfo=ZoneInfo("UTC"))) == "2025-04"
+    assert newest_complete_month(datetime(2025, 1, 1, 2, 0, tzinfo=ZoneInfo("Europe/London"))) == (
+        "2024-12"
+    )
+
+
+def test_refresh_follows_a_ui_load_once_and_leaves_command_line_loads_alone(
+    landing_copy, tmp_path, monkeypatch
+):
+    from orchestration.defs.automation import refresh_after_ingest
+    from orchestration.running.instance import command_line_tags
+    from orchestration.running.runner import load_definitions
+
+    monkeypatch.setenv("PROBATION_LANDING_DIR", str(landing_copy))
+    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
+    job = load_definitions().resolve_job_def("ingest_job")
+    instance = dg.DagsterInstance.ephemeral()
+
+    def load(month, tags=None):
+        result = job.execute_in_process(
+            partition_key=month,
+            asset_selection=[dg.AssetKey(["raw", "persons"])],
+            instance=instance,
+            tags=tags,
+        )
+        assert result.success
+
+    def evaluate():
+        return refresh_after_ingest(dg.build_sensor_context(instance=instance))
+
+    load("2021-03", tags=command_line_tags())  # the command line refreshes by itself
+    assert "command-line run" in evaluate().skip_message
+
+    load("2021-04")  # as a UI backfill's run would
+    request = evaluate()
+    assert isinstance(request, dg.RunRequest) and request.run_key.startswith("after-ingest:")
+    assert evaluate().run_key == request.run_key  # the same load: the same key, one run
+
+
+def test_a_failed_run_is_one_alert_naming_the_file_and_rule(landing_copy, tmp_path, monkeypatch):
+    from orchestration.defs.automation import run_failure_notifier
+    from orchestration.defs.ingest import ingest_selection
+    from orchestration.resources import NotifierResource
+    from orchestration.running.runner import load_definitions
+    from tests.receivers import webhook_receiver
+
+    bad = landing_copy / "persons" / "persons_2021-03.csv"
+    bad.write_text(bad.read_text().replace("\n", "\nnot,a,person\n", 1))
+    data = tmp_path / "data"
+    monkeypatch.setenv("PROBATION_LANDING_DIR", str(landing_copy))
+    monkeypatch.setenv("PROBATION_DATA_DIR", str(data))
+    instance = dg.DagsterInstance.ephemeral()
+    job = (
+        load_definitions().resolve_job_def("ingest_job").get_subset(**ingest_selection(["persons"]))
+    )
+    result = job.execute_in_process(
+        partition_key="2021-03", instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    with webhook_receiver() as (url, posted):
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_notifier",
+            dagster_event=failure.dagster_event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+            resources={
+                "notifier": NotifierResource(webhook_url=url),
+                "pipeline": PipelineResource(),
+            },
+        ).for_run_failure()
+        run_failure_notifier(context)
+
+    (logged,) = [json.loads(line) for line in (data / "logs" / "alerts.jsonl").open()]
+    assert logged == posted[0] and logged["kind"] == "run_failed"
+    assert (logged["run_id"], logged["job"], logged["partition"]) == (
+        result.run_id, "ingest_job", "2021-03",
+    )  # fmt: skip
+    # one line, naming the file and the rule it broke, without class names
+    assert "\n" not in logged["line"] and logged["line"].startswith("ingest_job run for 2021-03")
+    assert "persons_2021-03.csv" in logged["line"] and "Error" not in logged["line"]
+
+
+def test_late_data_is_alerted_once_each_time_a_freshness_check_turns_failed(tmp_path, monkeypatch):
+    from orchestration.defs.automation import FRESHNESS_CHECK, late_data_alert
+    from orchestration.defs.ingest import EXTRACT_KEYS
+    from orchestration.resources import NotifierResource
+    from tests.receivers import webhook_receiver
+
+    monkeypatch.setenv("PROBATION_DATA_DIR", str(tmp_path / "data"))
+    instance = dg.DagsterInstance.ephemeral()
+    persons = EXTRACT_KEYS["persons"]
+
+    def freshness(passed: bool) -> None:
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=persons,
+                check_name=FRESHNESS_CHECK,
+                passed=passed,
+                description=None if passed else "2024-02 not loaded by 09:00 on 2024-03-10",
+            )
+        )
+
+    with webhook_receiver() as (url, posted):
+        resources = {"notifier": NotifierResource(webhook_url=url), "pipeline": PipelineResource()}
+        context = dg.build_sensor_context(instance=instance, resources=resources)
+
+        def tick() -> str:  # the context keeps the cursor between ticks, as the daemon does
+            return late_data_alert(context).skip_message
+
+        assert tick() == "no freshness check newly failed"
+        freshness(passed=False)
+        assert tick().startswith("late data: 1 ingest asset(s) not fresh: raw/persons")
+        assert tick() == "no freshness check newly failed"  # the same failure: no second alert
+        freshness(passed=False)  # evaluated again, still late: still one alert
+        assert tick() == "no freshness check newly failed"
+        freshness(passed=True)  # the month is loaded
+        assert tick() == "no freshness check newly failed"
+        freshness(passed=False)  # late again (the next month): alerted again
+        assert tick().startswith("late data: 1 ingest asset(s)")
+    assert [alert["kind"] for alert in posted] == ["late_data", "late_data"]
+    assert posted[0]["assets"] == {"raw/persons": "2024-02 not loaded by 09:00 on 2024-03-10"}

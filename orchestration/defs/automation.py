@@ -278,20 +278,24 @@ def late_data_alert(
     context: dg.SensorEvaluationContext, notifier: NotifierResource, pipeline: PipelineResource
 ):
     """Alert data that is late: an ingest asset whose freshness check failed (the newest
-    complete month not loaded by its deadline). Once per failed evaluation, not every tick."""
-    seen = json.loads(context.cursor) if context.cursor else {}
+    complete month not loaded by its deadline). Once when the check turns from passing (or
+    never evaluated) to failing, not again while it keeps failing."""
+    failing = set(json.loads(context.cursor)) if context.cursor else set()
     keys = [dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in FRESH_KEYS]
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     late = []
     for key, record in sorted(latest.items(), key=lambda item: item[0].asset_key.to_user_string()):
         name = key.asset_key.to_user_string()
-        if record.status != AssetCheckExecutionRecordStatus.FAILED or seen.get(name) == record.id:
+        if record.status != AssetCheckExecutionRecordStatus.FAILED:
+            failing.discard(name)
             continue
-        seen[name] = record.id
+        if name in failing:
+            continue
+        failing.add(name)
         evaluation = record.event.dagster_event.event_specific_data if record.event else None
         why = getattr(evaluation, "description", None) or "not loaded by its deadline"
         late.append((name, why))
-    context.update_cursor(json.dumps(seen, sort_keys=True))
+    context.update_cursor(json.dumps(sorted(failing)))
     if not late:
         return dg.SkipReason("no freshness check newly failed")
     line = f"late data: {len(late)} ingest asset(s) not fresh: " + ", ".join(n for n, _ in late)
