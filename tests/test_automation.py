@@ -32,9 +32,9 @@ def kept_instance(tmp_path) -> dg.DagsterInstance:
     return instance
 
 
-def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(landing_copy, tmp_path):
-    resource = PipelineResource(landing_dir=str(landing_copy), data_dir=str(tmp_path / "data"))
-    instance = kept_instance(tmp_path)
+def nightly_tick(instance: dg.DagsterInstance, landing, data):
+    """The nightly schedule's tick of 2 June 2021, 02:00 London time, as a function to call."""
+    resource = PipelineResource(landing_dir=str(landing), data_dir=str(data))
 
     def tick():
         context = dg.build_schedule_context(
@@ -44,6 +44,13 @@ def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(landing_co
         )
         _KEPT.append(context)  # it opens an instance of its own, which must outlive it too
         return nightly_schedule(context)
+
+    return tick
+
+
+def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(landing_copy, tmp_path):
+    instance = kept_instance(tmp_path)
+    tick = nightly_tick(instance, landing_copy, tmp_path / "data")
 
     held_back = landing_copy / "recalls" / "recalls_2021-05.csv"
     saved = held_back.read_text()
@@ -59,17 +66,8 @@ def test_nightly_schedule_waits_for_every_extract_of_the_newest_month(landing_co
 
 
 def test_a_failed_night_is_tried_again_only_once_a_file_it_reads_changed(landing_copy, tmp_path):
-    resource = PipelineResource(landing_dir=str(landing_copy), data_dir=str(tmp_path / "data"))
     instance = kept_instance(tmp_path)
-
-    def tick():
-        context = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=datetime(2021, 6, 2, 2, 0, tzinfo=ZoneInfo("Europe/London")),
-            resources={"pipeline": resource},
-        )
-        _KEPT.append(context)  # it opens an instance of its own, which must outlive it too
-        return nightly_schedule(context)
+    tick = nightly_tick(instance, landing_copy, tmp_path / "data")
 
     def ran(request: dg.RunRequest, status: dg.DagsterRunStatus) -> None:
         """The run the request started, recorded with its outcome as the daemon would."""
@@ -77,7 +75,7 @@ def test_a_failed_night_is_tried_again_only_once_a_file_it_reads_changed(landing
         instance.add_run(
             dg.DagsterRun(
                 job_name=nightly_job.name, run_id=make_new_run_id(), status=status, tags=tags
-            )  # fmt: skip
+            )
         )
 
     first = tick()
